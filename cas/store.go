@@ -31,8 +31,8 @@ type Fetcher interface {
 	// Fetch returns a reader of the blob's bytes from offset, length bytes
 	// long, or to the end when length < 0. A range running past the end is
 	// cut at the end. Missing blobs give ErrNotFound. The caller closes the
-	// reader. Readers never return bytes that fail to match the Ref when
-	// read to the end (they end with ErrCorrupt instead).
+	// reader. Fetch does not re-hash (that would cap reads at hash speed);
+	// Verify and `dewar verify` do.
 	Fetch(ctx context.Context, ref Ref, offset, length int64) (io.ReadCloser, error)
 }
 
