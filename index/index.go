@@ -104,6 +104,9 @@ type ObjectMeta struct {
 	ChecksumAlgorithm string `json:"checksum_algorithm,omitempty"`
 	// Parts is the part count of an object made by a multipart upload.
 	Parts int `json:"parts,omitempty"`
+	// PartSizes are the sizes of those parts in order, so GET ?partNumber=N
+	// (the SDK transfer managers' default download) can find part N.
+	PartSizes []int64 `json:"part_sizes,omitempty"`
 }
 
 // Object is one key in a bucket.
