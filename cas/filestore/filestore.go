@@ -1,0 +1,192 @@
+// Package filestore is the file:// content store: one read-only file per
+// blob under a directory on local disk.
+//
+// # Layout
+//
+//	<dir>/blobs/<hex[0:2]>/<hex[2:4]>/<hex>   blobs, mode 0444
+//	<dir>/tmp/                                  streams being staged
+//
+// where hex is the lowercase sha256 of the blob. Shard directories are made
+// when first needed. The temp directory sits inside dir so a temp file can
+// be hard-linked into place (same file system).
+//
+// # Durability
+//
+// The write protocol is restic's local backend: write the temp file, fsync
+// it, then make the name (here a hard link instead of a rename, see below),
+// then fsync the directory that holds the new name. Without the file fsync
+// a crash can leave a correctly named blob with zeroed or missing bytes;
+// without the directory fsync (Perkeep's localdisk forgot it) the name
+// itself can vanish after a crash although Put returned. Remove fsyncs the
+// directory for the same reason in reverse: a blob reaped after its last
+// reference was dropped must not come back. Making a directory fsyncs its
+// parent.
+//
+// Commit links rather than renames so the temp file survives Commit: the
+// index's reference-count protocol (see package dewar/index) relies on a
+// second Commit re-creating a blob that a racing reaper removed, which
+// needs the staged bytes until Discard. Link also fails with EEXIST instead
+// of silently replacing, which is how concurrent writers learn that the
+// blob was created by someone else.
+//
+// Several processes may open the same directory (dewar serve beside dewar
+// verify or gc). Open sweeps temp files older than a day, which are left
+// by crashes; a Staged held open longer than that by another process can
+// no longer Commit.
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"dewar/cas"
+)
+
+var _ cas.Store = (*Store)(nil)
+
+// ErrDiscarded is returned by Commit and ReadAt of a Staged after Discard.
+var ErrDiscarded = errors.New("filestore: staged blob already discarded")
+
+// staleTempAge is how old a temp file must be before Open removes it. A
+// day is far longer than any upload, so only crash debris is swept.
+const staleTempAge = 24 * time.Hour
+
+// Options tune a Store. The zero value is the default: uncompressed blobs.
+// It exists so settings can be added (optional zstd compression of blobs
+// is planned) without changing Open's signature; blobs written with one
+// setting must stay readable under any other.
+type Options struct{}
+
+// Store is a cas.Store on local disk. It is safe for concurrent use, also
+// by several processes sharing the directory.
+type Store struct {
+	dir   string // absolute
+	blobs string // dir/blobs
+	tmp   string // dir/tmp
+
+	// syncDir fsyncs a directory. A field so tests can observe that the
+	// durability protocol really syncs the directories it must.
+	syncDir func(path string) error
+}
+
+// Open opens the store rooted at dir, creating dir and its layout when
+// missing, and removes temp files older than a day (debris of crashes).
+func Open(dir string, opts Options) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: open %s: %w", dir, err)
+	}
+	s := &Store{
+		dir:     abs,
+		blobs:   filepath.Join(abs, "blobs"),
+		tmp:     filepath.Join(abs, "tmp"),
+		syncDir: syncDir,
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
+	for _, d := range []string{s.blobs, s.tmp} {
+		if err := s.mkdir(d); err != nil {
+			return nil, fmt.Errorf("filestore: open: %w", err)
+		}
+	}
+	if err := s.sweepTemp(time.Now().Add(-staleTempAge)); err != nil {
+		return nil, fmt.Errorf("filestore: open: %w", err)
+	}
+	return s, nil
+}
+
+// Dir returns the directory the store was opened on, made absolute.
+func (s *Store) Dir() string { return s.dir }
+
+// sweepTemp removes temp files last modified before cutoff.
+func (s *Store) sweepTemp(cutoff time.Time) error {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // discarded meanwhile by its owner
+		}
+		if err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+			if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// blobPath returns where ref's blob lives.
+func (s *Store) blobPath(ref cas.Ref) string {
+	h := ref.String()
+	return filepath.Join(s.blobs, h[0:2], h[2:4], h)
+}
+
+// shardDir returns the directory holding ref's blob.
+func (s *Store) shardDir(ref cas.Ref) string {
+	h := ref.String()
+	return filepath.Join(s.blobs, h[0:2], h[2:4])
+}
+
+// mkdir makes dir if it is missing and then fsyncs its parent, so the new
+// directory (and whatever is later linked into it) survives a crash. The
+// parent must exist.
+func (s *Store) mkdir(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.syncDir(filepath.Dir(dir))
+}
+
+// mkShard makes the two shard levels above a blob.
+func (s *Store) mkShard(ref cas.Ref) error {
+	leaf := s.shardDir(ref)
+	if _, err := os.Stat(leaf); err == nil {
+		return nil
+	}
+	if err := s.mkdir(filepath.Dir(leaf)); err != nil {
+		return err
+	}
+	return s.mkdir(leaf)
+}
+
+// syncDir fsyncs a directory so the names in it are durable.
+func syncDir(path string) error {
+	d, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// bufPool holds copy buffers for Stage, so concurrent uploads reuse a few
+// buffers instead of each allocating one.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
+
+// ctxErr reports a cancelled context wrapped with the operation's name.
+func ctxErr(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("filestore: %s: %w", op, err)
+	}
+	return nil
+}
