@@ -380,13 +380,18 @@ func (c *cancellingReader) Read(p []byte) (int, error) {
 }
 
 func testPutCancelledMidStream(t *testing.T, s cas.Store) {
-	const size = 8 << 20
+	// Big enough that a store which notices the cancellation stops well
+	// before the end, even with a few MiB of buffering on the way.
+	const size = 32 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := &cancellingReader{r: gen(8, size), after: 64 << 10, cancel: cancel}
 	_, _, err := s.Put(ctx, r, cas.StageOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Put cancelled mid-stream error = %v, want context.Canceled", err)
+	}
+	if r.n >= size {
+		t.Errorf("store read all %d bytes after the context was cancelled at %d", r.n, r.after)
 	}
 	assertAbsent(t, s, sum(t, gen(8, size)).Ref)
 	assertEmpty(t, s)

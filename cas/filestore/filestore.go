@@ -70,9 +70,10 @@ type Store struct {
 	blobs string // dir/blobs
 	tmp   string // dir/tmp
 
-	// syncDir fsyncs a directory. A field so tests can observe that the
-	// durability protocol really syncs the directories it must.
-	syncDir func(path string) error
+	// syncFile and syncDir fsync. Fields so tests can observe that the
+	// durability protocol really syncs what it must, in order.
+	syncFile func(f *os.File) error
+	syncDir  func(path string) error
 }
 
 // Open opens the store rooted at dir, creating dir and its layout when
@@ -83,10 +84,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("filestore: open %s: %w", dir, err)
 	}
 	s := &Store{
-		dir:     abs,
-		blobs:   filepath.Join(abs, "blobs"),
-		tmp:     filepath.Join(abs, "tmp"),
-		syncDir: syncDir,
+		dir:      abs,
+		blobs:    filepath.Join(abs, "blobs"),
+		tmp:      filepath.Join(abs, "tmp"),
+		syncFile: (*os.File).Sync,
+		syncDir:  syncDir,
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("filestore: open: %w", err)

@@ -322,74 +322,133 @@ func TestWalkIgnoresStrays(t *testing.T) {
 	}
 }
 
-func TestDirectoriesSynced(t *testing.T) {
-	s := newStore(t)
-	var mu sync.Mutex
-	var synced []string
-	s.syncDir = func(p string) error {
-		mu.Lock()
-		synced = append(synced, p)
-		mu.Unlock()
-		return syncDir(p)
-	}
-	reset := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		got := synced
-		synced = nil
-		return got
-	}
-	ref := cas.Sum([]byte("abc"))
-	shard := s.shardDir(ref)
+// syncLog records the store's fsyncs, noting for each whether the blob
+// was already linked at that moment.
+type syncLog struct {
+	mu     sync.Mutex
+	events []string
+}
 
-	if _, _, err := s.Put(context.Background(), strings.NewReader("abc"), cas.StageOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	got := reset()
-	for _, want := range []string{s.blobs, filepath.Dir(shard), shard} {
-		if !slices.Contains(got, want) {
-			t.Errorf("first Put synced %v, missing %s", got, want)
+func (l *syncLog) install(s *Store, blob string) {
+	note := func(what string) {
+		linked := "unlinked"
+		if _, err := os.Stat(blob); err == nil {
+			linked = "linked"
 		}
+		l.mu.Lock()
+		l.events = append(l.events, what+" "+linked)
+		l.mu.Unlock()
 	}
-	if err := s.Remove(context.Background(), ref); err != nil {
-		t.Fatal(err)
+	s.syncFile = func(f *os.File) error {
+		if filepath.Dir(f.Name()) == s.tmp {
+			note("file tmp")
+		} else {
+			note("file " + f.Name())
+		}
+		return f.Sync()
 	}
-	if got := reset(); !slices.Equal(got, []string{shard}) {
-		t.Errorf("Remove synced %v, want the shard dir", got)
-	}
-	if err := s.Remove(context.Background(), ref); err != nil {
-		t.Fatal(err)
-	}
-	if got := reset(); len(got) != 0 {
-		t.Errorf("Remove of a missing blob synced %v", got)
-	}
-
-	// A failing directory sync fails Commit: the blob is not durable.
-	s.syncDir = func(string) error { return errors.New("sync failed") }
-	if _, _, err := s.Put(context.Background(), strings.NewReader("abc"), cas.StageOptions{}); err == nil {
-		t.Error("Put succeeded although the directory sync failed")
+	s.syncDir = func(p string) error {
+		rel, _ := filepath.Rel(s.dir, p)
+		note("dir " + rel)
+		return syncDir(p)
 	}
 }
 
-func TestCommitExistingIsCheap(t *testing.T) {
+func (l *syncLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got := l.events
+	l.events = nil
+	return got
+}
+
+func TestDurabilityProtocol(t *testing.T) {
 	s := newStore(t)
-	data := []byte("exists already")
-	if _, _, err := s.Put(context.Background(), bytes.NewReader(data), cas.StageOptions{}); err != nil {
-		t.Fatal(err)
+	ref := cas.Sum([]byte("abc")) // ba7816bf…
+	var log syncLog
+	log.install(s, s.blobPath(ref))
+	put := func() {
+		t.Helper()
+		if _, _, err := s.Put(context.Background(), strings.NewReader("abc"), cas.StageOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	st, err := s.Stage(context.Background(), bytes.NewReader(data), cas.StageOptions{})
+	tests := []struct {
+		name string
+		op   func()
+		want []string
+	}{
+		{"first Put", put, []string{
+			"file tmp unlinked",      // bytes on disk before the name exists
+			"dir blobs unlinked",     // new first-level shard
+			"dir blobs/ba unlinked",  // new second-level shard
+			"dir blobs/ba/78 linked", // the new name
+		}},
+		{"Put of existing bytes", put, nil},
+		{"Remove", func() {
+			if err := s.Remove(context.Background(), ref); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"dir blobs/ba/78 unlinked"}},
+		{"Remove of missing blob", func() {
+			if err := s.Remove(context.Background(), ref); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"Put into existing shard", put, []string{"file tmp unlinked", "dir blobs/ba/78 linked"}},
+	}
+	for _, tt := range tests {
+		tt.op()
+		if got := log.take(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: syncs = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSyncFailuresFailCommit(t *testing.T) {
+	for _, which := range []string{"file", "dir"} {
+		t.Run(which, func(t *testing.T) {
+			s := newStore(t)
+			fail := errors.New("sync failed")
+			if which == "file" {
+				s.syncFile = func(*os.File) error { return fail }
+			} else {
+				s.syncDir = func(string) error { return fail }
+			}
+			_, _, err := s.Put(context.Background(), strings.NewReader("abc"), cas.StageOptions{})
+			if !errors.Is(err, fail) {
+				t.Errorf("Put = %v, want the sync error: the blob is not durable", err)
+			}
+			assertTempEmpty(t, s)
+		})
+	}
+}
+
+func TestCommitSyncsFileOnce(t *testing.T) {
+	s := newStore(t)
+	st, err := s.Stage(context.Background(), strings.NewReader("once"), cas.StageOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Discard()
-	synced := 0
-	s.syncDir = func(string) error { synced++; return nil }
-	created, err := st.Commit(context.Background())
-	if err != nil || created {
-		t.Fatalf("Commit of existing blob = %v, %v", created, err)
+	var log syncLog
+	log.install(s, s.blobPath(st.Ref().Ref))
+	for range 2 {
+		if _, err := st.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Remove(context.Background(), st.Ref().Ref); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if synced != 0 {
-		t.Errorf("Commit of an existing blob synced %d directories, want a stat only", synced)
+	files := 0
+	for _, e := range log.take() {
+		if strings.HasPrefix(e, "file") {
+			files++
+		}
+	}
+	if files != 1 {
+		t.Errorf("temp file synced %d times over two Commits, want once", files)
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 	"dewar/cas"
 )
 
-// Stage spools r to a temp file under <dir>/tmp while hashing it, then
-// fsyncs the file; nothing is visible until Commit. It stops with an error
+// Stage spools r to a temp file under <dir>/tmp while hashing it; nothing
+// is visible until Commit. (The file is fsynced by the Commit that links
+// it, not here, so staging bytes that turn out to be stored already costs
+// no fsync.) It stops with an error
 // (and removes the temp file) when r fails, when ctx is cancelled (checked
 // between reads; a reader blocked in Read is the caller's to unblock), when
 // more than opts.MaxSize bytes arrive (cas.ErrTooLarge) or when the bytes
@@ -37,7 +39,7 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, opts cas.StageOptions) (
 	return &staged{s: s, f: f, path: f.Name(), ref: ref}, nil
 }
 
-// spool copies r into f, hashing, and leaves f read-only and synced.
+// spool copies r into f, hashing, and leaves f read-only.
 func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.StageOptions) (cas.SizedRef, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -79,9 +81,6 @@ func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.Sta
 	if err := f.Chmod(0o444); err != nil {
 		return cas.SizedRef{}, fmt.Errorf("filestore: stage: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return cas.SizedRef{}, fmt.Errorf("filestore: stage: %w", err)
-	}
 	return cas.SizedRef{Ref: ref, Size: n}, nil
 }
 
@@ -93,6 +92,7 @@ type staged struct {
 
 	mu        sync.Mutex
 	f         *os.File // nil after Discard
+	synced    bool     // f's bytes are on disk
 	discarded bool
 }
 
@@ -109,10 +109,10 @@ func (st *staged) ReadAt(p []byte, off int64) (int, error) {
 	return f.ReadAt(p, off)
 }
 
-// Commit links the temp file to the blob's path. It only stats when the
-// blob exists, fsyncs the shard directory after creating the name, and
-// keeps the temp file, so a later Commit can re-create a blob that was
-// removed in between.
+// Commit links the temp file to the blob's path. When the blob exists it
+// only stats. Otherwise it fsyncs the temp file (once), links it, and
+// fsyncs the shard directory. It keeps the temp file, so a later Commit
+// can re-create a blob that was removed in between.
 func (st *staged) Commit(ctx context.Context) (bool, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -128,6 +128,12 @@ func (st *staged) Commit(ctx context.Context) (bool, error) {
 		return false, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
+	}
+	if !st.synced {
+		if err := s.syncFile(st.f); err != nil {
+			return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
+		}
+		st.synced = true
 	}
 	if err := s.mkShard(st.ref.Ref); err != nil {
 		return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
