@@ -1,0 +1,84 @@
+package sqlindex
+
+import (
+	"io/fs"
+	"strconv"
+	"strings"
+)
+
+// Dialect is what differs between the databases behind the shared SQL.
+// Everything else (upserts with ON CONFLICT, RETURNING, UPDATE ... FROM,
+// partial indexes) is written once in the dialect both SQLite (3.35+) and
+// PostgreSQL accept.
+type Dialect struct {
+	// Name is used in error messages ("sqlite", "postgres").
+	Name string
+	// Placeholder returns the marker of the n-th (1-based) bind parameter.
+	// Queries are written with "?"; nil keeps them ("?" is SQLite's), and
+	// PostgreSQL passes Dollar.
+	Placeholder func(n int) string
+	// Migrations holds the schema as files named NNNN_description.sql at
+	// its root, applied in order by Migrate. They must declare key columns
+	// with bytewise ordering (SQLite's default BINARY collation, COLLATE "C"
+	// in PostgreSQL), since listings page by key comparisons.
+	Migrations fs.FS
+	// MigrationLock, when set, is executed first in the migration
+	// transaction to keep concurrent openers out (PostgreSQL: an advisory
+	// transaction lock). SQLite needs none: its write transaction is
+	// exclusive.
+	MigrationLock string
+	// ForUpdate is appended to SELECTs that read a row the transaction is
+	// about to change, so concurrent writers queue on it (" FOR UPDATE" in
+	// PostgreSQL; "" in SQLite, where the write transaction is exclusive).
+	ForUpdate string
+	// Constraint classifies a driver error by the constraint it violated,
+	// from the driver's error codes (never its message). nil: none.
+	Constraint func(err error) Constraint
+	// Retryable reports an error after which the whole write transaction
+	// may be run again (PostgreSQL deadlock or serialization failure).
+	// Only used without group commit. nil: never retry.
+	Retryable func(err error) bool
+}
+
+// Constraint is a kind of integrity constraint a statement violated.
+type Constraint int
+
+// Constraint kinds the index maps to its sentinel errors.
+const (
+	NoConstraint Constraint = iota
+	UniqueViolation
+	ForeignKeyViolation
+)
+
+// Dollar is the PostgreSQL placeholder style: $1, $2, ...
+func Dollar(n int) string { return "$" + strconv.Itoa(n) }
+
+// rebind rewrites the "?" markers of query with d.Placeholder. The shared
+// queries hold no "?" inside literals.
+func (d Dialect) rebind(query string) string {
+	if d.Placeholder == nil || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString(d.Placeholder(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (d Dialect) constraint(err error) Constraint {
+	if err == nil || d.Constraint == nil {
+		return NoConstraint
+	}
+	return d.Constraint(err)
+}
+
+func (d Dialect) retryable(err error) bool {
+	return err != nil && d.Retryable != nil && d.Retryable(err)
+}
