@@ -34,6 +34,10 @@ func (w *walker) walk7z(src io.ReaderAt, size int64, lv *level) error {
 	if err := w.entriesFit(uint64(len(zr.File))); err != nil {
 		return err
 	}
+	var probe *prober
+	if lv.pw == "" {
+		probe = newProber(src, size)
+	}
 	for i := range zr.File {
 		if err := w.ctx.Err(); err != nil {
 			return err
@@ -55,8 +59,13 @@ func (w *walker) walk7z(src io.ReaderAt, size int64, lv *level) error {
 			}
 			continue
 		}
-		rc, err := f.Open()
-		if err != nil && isEncrypted7z(err) {
+		var body io.ReadCloser
+		if lv.pw == "" && f.UncompressedSize > 0 && probe.encrypted(i) {
+			err = errNeedPassword
+		} else {
+			body, err = open7z(f)
+		}
+		if err == errNeedPassword || (err != nil && isEncrypted7z(err)) {
 			var pzr *sevenzip.Reader
 			pzr, err = w.password7z(src, size, i, lv)
 			if errors.Is(err, ErrPassword) {
@@ -68,19 +77,15 @@ func (w *walker) walk7z(src io.ReaderAt, size int64, lv *level) error {
 			}
 			if err == nil {
 				zr, f, e.Encrypted = pzr, pzr.File[i], true
-				rc, err = f.Open()
+				body, err = open7z(f)
 			}
 		}
 		if err != nil {
 			return corrupt(f.Name, err)
 		}
-		body := io.ReadCloser(rc)
-		if f.CRC32 != 0 {
-			body = &crcReadCloser{rc: rc, want: f.CRC32, size: f.UncompressedSize}
-		}
 		if mode&fs.ModeSymlink != 0 {
 			t, err := w.readSmall(body, f.Name, maxLinkTarget)
-			rc.Close()
+			body.Close()
 			if err != nil {
 				return err
 			}
@@ -91,7 +96,7 @@ func (w *walker) walk7z(src io.ReaderAt, size int64, lv *level) error {
 			continue
 		}
 		err = w.emitFile(lv, e, f.Name, body)
-		rc.Close()
+		body.Close()
 		if err != nil {
 			return err
 		}
@@ -124,14 +129,81 @@ func (w *walker) password7z(src io.ReaderAt, size int64, i int, lv *level) (*sev
 		ok := verifyCRC(w, rc, f.CRC32, f.UncompressedSize)
 		rc.Close()
 		if ok {
+			// A fresh reader: sevenzip cannot re-open a file of an
+			// encrypted folder once it has been read to its end.
 			lv.pw = pw
-			return zr, nil
+			return sevenzip.NewReaderWithPassword(src, size, pw)
 		}
 	}
 	return nil, fmt.Errorf("archive: 7z: %w", ErrPassword)
 }
 
+var errNeedPassword = errors.New("archive: 7z stream needs a password")
+
 func isEncrypted7z(err error) bool {
 	var re *sevenzip.ReadError
 	return errors.As(err, &re) && re.Encrypted
+}
+
+// open7z opens a file, CRC-checked when the archive records a CRC.
+func open7z(f *sevenzip.File) (io.ReadCloser, error) {
+	rc, err := f.Open()
+	if err != nil || f.CRC32 == 0 {
+		return rc, err
+	}
+	return &crcReadCloser{rc: rc, want: f.CRC32, size: f.UncompressedSize}, nil
+}
+
+// prober tells whether a 7z stream is encrypted before anything of it is
+// read: sevenzip reports that only alongside a read error, so a second
+// reader over the same bytes is made to fail its first content read on
+// purpose. Results are cached per stream.
+type prober struct {
+	ra   *failingReaderAt
+	zr   *sevenzip.Reader
+	seen map[int]bool
+}
+
+type failingReaderAt struct {
+	r    io.ReaderAt
+	fail bool
+}
+
+var errProbe = errors.New("archive: 7z probe")
+
+func (f *failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if f.fail {
+		return 0, errProbe
+	}
+	return f.r.ReadAt(p, off)
+}
+
+func newProber(src io.ReaderAt, size int64) *prober {
+	ra := &failingReaderAt{r: src}
+	zr, err := sevenzip.NewReader(ra, size)
+	if err != nil {
+		return nil
+	}
+	return &prober{ra: ra, zr: zr, seen: map[int]bool{}}
+}
+
+func (p *prober) encrypted(i int) bool {
+	if p == nil || i >= len(p.zr.File) {
+		return false
+	}
+	f := p.zr.File[i]
+	if enc, ok := p.seen[f.Stream]; ok {
+		return enc
+	}
+	p.ra.fail = true
+	rc, err := f.Open()
+	if err == nil {
+		_, err = rc.Read(make([]byte, 1))
+		rc.Close()
+	}
+	p.ra.fail = false
+	var re *sevenzip.ReadError
+	enc := errors.As(err, &re) && re.Encrypted
+	p.seen[f.Stream] = enc
+	return enc
 }

@@ -153,10 +153,10 @@ func (w *walker) claim(lv *level, e *Entry, raw string) (skip bool, err error) {
 	if m := w.lim.MaxPathLen; m > 0 && len(p) > m {
 		return false, &LimitError{Limit: LimitPathLen, Value: int64(len(p)), Max: int64(m)}
 	}
-	w.res.Entries++
-	if m := w.lim.MaxEntries; m > 0 && w.res.Entries > m {
-		return false, &LimitError{Limit: LimitEntries, Value: int64(w.res.Entries), Max: int64(m)}
+	if m := w.lim.MaxEntries; m > 0 && w.res.Entries+1 > m {
+		return false, &LimitError{Limit: LimitEntries, Value: int64(w.res.Entries + 1), Max: int64(m)}
 	}
+	w.res.Entries++
 	return false, nil
 }
 
