@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ type chunkReader struct {
 	signer   *chunkSigner // nil for unsigned chunks
 	trailers bool         // trailer section allowed
 	allowed  map[string]bool
-	declared int64 // x-amz-decoded-content-length
+	declared int64 // x-amz-decoded-content-length; -1 when absent
 	decoded  int64 // bytes announced by chunk headers so far
 
 	remaining int64     // data bytes left in the current chunk
@@ -88,10 +89,15 @@ type chunkReader struct {
 }
 
 func newChunkReader(r *http.Request, body io.Reader, mode PayloadMode, signer *chunkSigner) (*chunkReader, error) {
-	v := r.Header.Get("X-Amz-Decoded-Content-Length")
-	declared, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || declared < 0 {
-		return nil, fmt.Errorf("sigv4: x-amz-decoded-content-length %q: %w", v, ErrMissingDecodedContentLength)
+	// aws-sdk-go-v2 omits the decoded length for streams of unknown
+	// length; the signed or framed final chunk still marks the end.
+	declared := int64(-1)
+	if v := r.Header.Get("X-Amz-Decoded-Content-Length"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("sigv4: x-amz-decoded-content-length %q: %w", v, ErrBadDecodedContentLength)
+		}
+		declared = n
 	}
 	c := newDecoder(body, mode, signer, declared)
 	for _, v := range r.Header.Values("X-Amz-Trailer") {
@@ -201,15 +207,18 @@ func (c *chunkReader) nextChunk() error {
 	if !ok || (c.signer != nil && size > MaxChunkSize) {
 		return fmt.Errorf("sigv4: chunk size %q: %w", clip(sizeField), ErrMalformedChunk)
 	}
-	if size > c.declared-c.decoded {
+	if c.declared >= 0 && size > c.declared-c.decoded {
 		return fmt.Errorf("sigv4: chunks carry more than x-amz-decoded-content-length %d bytes: %w", c.declared, ErrIncompleteBody)
+	}
+	if size > math.MaxInt64-c.decoded {
+		return fmt.Errorf("sigv4: chunk sizes overflow: %w", ErrMalformedChunk)
 	}
 	c.decoded += size
 	if size > 0 {
 		c.remaining = size
 		return nil
 	}
-	if c.decoded != c.declared {
+	if c.declared >= 0 && c.decoded != c.declared {
 		return fmt.Errorf("sigv4: chunks carry %d bytes, x-amz-decoded-content-length is %d: %w", c.decoded, c.declared, ErrIncompleteBody)
 	}
 	if err := c.checkSignature(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"slices"
@@ -250,9 +251,9 @@ func TestChunkedThroughServer(t *testing.T) {
 			encode: func(c chunkCtx) []byte { return encodeChunked(data, 8192, StreamingSigned, c, nil) }},
 		{name: "decoded length too large", mode: StreamingSigned, declared: "70001", want: ErrIncompleteBody,
 			encode: func(c chunkCtx) []byte { return encodeChunked(data, 8192, StreamingSigned, c, nil) }},
-		{name: "decoded length missing", mode: StreamingSigned, want: ErrMissingDecodedContentLength, fromVerify: true,
+		{name: "decoded length missing is allowed", mode: StreamingSigned,
 			encode: func(c chunkCtx) []byte { return encodeChunked(data, 8192, StreamingSigned, c, nil) }},
-		{name: "decoded length garbage", mode: StreamingSigned, declared: "-5", want: ErrMissingDecodedContentLength, fromVerify: true,
+		{name: "decoded length garbage", mode: StreamingSigned, declared: "-5", want: ErrBadDecodedContentLength, fromVerify: true,
 			encode: func(c chunkCtx) []byte { return encodeChunked(data, 8192, StreamingSigned, c, nil) }},
 		{name: "truncated", mode: StreamingSigned, declared: "70000", want: ErrIncompleteBody,
 			encode: func(c chunkCtx) []byte {
@@ -279,7 +280,11 @@ func TestChunkedThroughServer(t *testing.T) {
 				t.Errorf("error from Verify = %v, want %v", o.res == nil, tc.fromVerify)
 			}
 			if tc.want == nil {
-				if !bytes.Equal(o.body, data) || o.res.PayloadMode != tc.mode || o.res.ContentLength != 70000 {
+				wantLen := int64(70000)
+				if tc.declared == "" {
+					wantLen = -1
+				}
+				if !bytes.Equal(o.body, data) || o.res.PayloadMode != tc.mode || o.res.ContentLength != wantLen {
 					t.Errorf("body equal=%v mode=%v length=%d", bytes.Equal(o.body, data), o.res.PayloadMode, o.res.ContentLength)
 				}
 				if tc.trailerHdr != "" && trailerValue(o.trailer, "x-amz-checksum-crc32") != crc {
@@ -348,6 +353,7 @@ func TestChunkDecoderFraming(t *testing.T) {
 		{"size not hex", StreamingUnsignedTrailer, replace(unsigned, "2000\r\n", "20x0\r\n"), 20000, ErrMalformedChunk},
 		{"negative size", StreamingUnsignedTrailer, replace(unsigned, "2000\r\n", "-2000\r\n"), 20000, ErrMalformedChunk},
 		{"size overflows", StreamingUnsignedTrailer, replace(unsigned, "2000\r\n", "ffffffffffffffff\r\n"), 20000, ErrMalformedChunk},
+		{"unknown decoded length", StreamingUnsignedTrailer, unsigned, -1, nil},
 		{"size beyond decoded length", StreamingUnsignedTrailer, replace(unsigned, "2000\r\n", "fffffff\r\n"), 20000, ErrIncompleteBody},
 		{"signed chunk over 64MiB", StreamingSigned, replace(signed, "2000;", "4000001;"), 1 << 30, ErrMalformedChunk},
 		{"chunk longer than announced", StreamingUnsignedTrailer, replace(unsigned, "2000\r\n", "1fff\r\n"), 20000, ErrMalformedChunk},
@@ -387,7 +393,7 @@ func TestChunkDecoderFraming(t *testing.T) {
 				if err != nil {
 					continue
 				}
-				if int64(len(out)) != tc.declared || !bytes.Equal(out, data[:len(out)]) {
+				if (tc.declared >= 0 && int64(len(out)) != tc.declared) || !bytes.Equal(out, data[:min(len(out), len(data))]) {
 					t.Errorf("small=%v: decoded %d bytes", small, len(out))
 				}
 				if tc.mode != StreamingSigned && trailerValue(trailer, "x-amz-checksum-sha256") != tr[0][1] {
@@ -463,11 +469,16 @@ func FuzzChunkDecoder(f *testing.F) {
 		f.Add(encodeChunked(data, 4096, StreamingUnsignedTrailer, ctx, tr), uint8(1), uint16(n))
 		f.Add(encodeChunked(data, 4096, StreamingSignedTrailer, ctx, tr), uint8(2), uint16(n))
 	}
+	f.Add(encodeChunked(testData(5000), 4096, StreamingUnsignedTrailer, ctx, tr), uint8(1), uint16(math.MaxUint16))
 	modes := []PayloadMode{StreamingSigned, StreamingUnsignedTrailer, StreamingSignedTrailer}
 	f.Fuzz(func(t *testing.T, body []byte, mode uint8, declared uint16) {
 		m := modes[int(mode)%len(modes)]
-		out1, tr1, err1 := decode(bytes.NewReader(body), m, int64(declared), 32<<10, "x-amz-checksum-crc32")
-		out2, tr2, err2 := decode(iotest.OneByteReader(bytes.NewReader(body)), m, int64(declared), 5, "x-amz-checksum-crc32")
+		d := int64(declared)
+		if declared == math.MaxUint16 {
+			d = -1 // x-amz-decoded-content-length absent
+		}
+		out1, tr1, err1 := decode(bytes.NewReader(body), m, d, 32<<10, "x-amz-checksum-crc32")
+		out2, tr2, err2 := decode(iotest.OneByteReader(bytes.NewReader(body)), m, d, 5, "x-amz-checksum-crc32")
 		if (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
 			t.Fatalf("read sizes change the outcome: %v vs %v", err1, err2)
 		}
@@ -477,7 +488,7 @@ func FuzzChunkDecoder(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(out1, out2) || len(out1) != int(declared) {
+		if !bytes.Equal(out1, out2) || (d >= 0 && len(out1) != int(d)) {
 			t.Fatalf("decoded %d/%d bytes, declared %d", len(out1), len(out2), declared)
 		}
 		if !slices.Equal(tr1["x-amz-checksum-crc32"], tr2["x-amz-checksum-crc32"]) {

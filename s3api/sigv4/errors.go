@@ -35,9 +35,9 @@ var (
 	// ErrContentSHA256Mismatch: the body does not hash to the signed digest
 	// (XAmzContentSHA256Mismatch).
 	ErrContentSHA256Mismatch = errors.New("sigv4: body does not match x-amz-content-sha256")
-	// ErrMissingDecodedContentLength: a streaming (aws-chunked) request lacks a
-	// valid x-amz-decoded-content-length (MissingContentLength).
-	ErrMissingDecodedContentLength = errors.New("sigv4: missing or invalid x-amz-decoded-content-length")
+	// ErrBadDecodedContentLength: x-amz-decoded-content-length is not a
+	// non-negative integer (InvalidArgument).
+	ErrBadDecodedContentLength = errors.New("sigv4: invalid x-amz-decoded-content-length")
 	// ErrIncompleteBody: the body has fewer or more bytes than declared, or
 	// the connection broke while reading it (IncompleteBody).
 	ErrIncompleteBody = errors.New("sigv4: incomplete body")

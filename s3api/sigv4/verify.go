@@ -112,7 +112,9 @@ type Result struct {
 	// means: abort and keep nothing. Bytes of a chunk may be returned
 	// before its signature is checked at the chunk end.
 	Body io.Reader
-	// ContentLength is the decoded payload length; -1 when unknown.
+	// ContentLength is the decoded payload length; -1 when unknown
+	// (Transfer-Encoding: chunked, or aws-chunked without
+	// x-amz-decoded-content-length).
 	ContentLength int64
 	// Trailer returns the trailing headers (lowercase names) once Body has
 	// returned io.EOF; an empty header before that or when there are none.
