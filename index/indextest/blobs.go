@@ -279,6 +279,7 @@ func RunBlobs(t *testing.T, newIndex NewIndex) {
 		}
 	})
 	t.Run("ConcurrentPutDeleteReap", func(t *testing.T) { testRace(t, newIndex) })
+	t.Run("PutRacesReap", func(t *testing.T) { testPutRacesReap(t, newIndex) })
 }
 
 // testRace races puts of the same bytes with deletes and reaps of them and
@@ -336,6 +337,14 @@ func testRace(t *testing.T, newIndex NewIndex) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	checkLive(t, ix, s, keys, shared)
+}
+
+// checkLive asserts that every live object's blob is in the store and that
+// the counts of refs match the objects pointing at them.
+func checkLive(t *testing.T, ix index.Index, s *store, keys []string, refsOf []cas.Ref) {
+	t.Helper()
+	ctx := context.Background()
 	live := map[cas.Ref]int64{}
 	for _, k := range keys {
 		o, err := ix.GetObject(ctx, "b", k)
@@ -350,8 +359,60 @@ func testRace(t *testing.T, newIndex NewIndex) {
 			t.Errorf("object %q points at blob %s, which was removed", k, o.Blob)
 		}
 	}
-	for _, r := range shared {
+	for _, r := range refsOf {
 		wantRefs(t, ix, r, live[r])
+	}
+}
+
+// testPutRacesReap runs many short rounds in which a put of some bytes
+// races with the delete of their last reference and with reaps, and checks
+// after each round that the object left behind has its blob.
+func testPutRacesReap(t *testing.T, newIndex NewIndex) {
+	ix := newIndex(t)
+	s := newStore()
+	mustBucket(t, ix, "b")
+	x := blob("race")
+	ctx := context.Background()
+	for round := range 150 {
+		put(t, ix, s, "b", "old", x)
+		start := make(chan struct{})
+		errs := make(chan error, 4)
+		var wg sync.WaitGroup
+		wg.Go(func() { // drop the last reference and reap it
+			<-start
+			z, err := ix.DeleteObject(ctx, "b", "old")
+			for _, r := range z {
+				if err == nil {
+					_, err = ix.Reap(ctx, r, s.remove)
+				}
+			}
+			errs <- err
+		})
+		wg.Go(func() { // put the same bytes under another key
+			<-start
+			_, err := ix.PutObject(ctx, index.Object{Bucket: "b", Key: "new", Blob: x}, s.commit(x))
+			errs <- err
+		})
+		wg.Go(func() { // a gc pass reaping whatever it is handed
+			<-start
+			_, err := ix.Reap(ctx, x, s.remove)
+			errs <- err
+		})
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		checkLive(t, ix, s, []string{"old", "new"}, []cas.Ref{x})
+		if t.Failed() {
+			t.Fatalf("round %d broke the protocol", round)
+		}
+		if _, err := ix.DeleteObject(ctx, "b", "new"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -1,15 +1,3 @@
-// Package sqlite opens Dewar's index in an SQLite database file through
-// modernc.org/sqlite (pure Go, no cgo), implementing index.Index with the
-// shared queries of index/sqlindex and the schema in migrations/
-// (documented in index/sqlindex).
-//
-// The file is opened twice: a writer pool of one connection whose
-// transactions begin IMMEDIATE (taking the write lock up front, so they
-// never fail on lock upgrade), and a query-only reader pool. The database
-// is in WAL mode, so readers never wait for the writer, and synchronous is
-// FULL, so every acknowledged write survives a power cut. Concurrent
-// writes share commits (sqlindex's group commit): one fsync per batch
-// rather than per write.
 package sqlite
 
 import (
