@@ -15,6 +15,8 @@ import (
 // under group commit it carries the caller's values but is never
 // cancelled, because interrupting a statement can abort the whole shared
 // transaction; callbacks that may be cancelled use the caller's context.
+// Under group commit fn runs on the writer goroutine: a panic is carried
+// back to the caller, but fn must not call runtime.Goexit (t.FailNow).
 type TxFunc func(ctx context.Context, tx *sql.Tx) error
 
 // WriterStats counts what the writer did since the index was opened.
