@@ -87,12 +87,12 @@ type Buckets interface {
 
 // ObjectMeta is what S3 stores beside an object's bytes.
 type ObjectMeta struct {
-	ContentType        string            `json:"content_type,omitempty"`
-	ContentEncoding    string            `json:"content_encoding,omitempty"`
-	ContentDisposition string            `json:"content_disposition,omitempty"`
-	ContentLanguage    string            `json:"content_language,omitempty"`
-	CacheControl       string            `json:"cache_control,omitempty"`
-	Expires            string            `json:"expires,omitempty"`
+	ContentType        string `json:"content_type,omitempty"`
+	ContentEncoding    string `json:"content_encoding,omitempty"`
+	ContentDisposition string `json:"content_disposition,omitempty"`
+	ContentLanguage    string `json:"content_language,omitempty"`
+	CacheControl       string `json:"cache_control,omitempty"`
+	Expires            string `json:"expires,omitempty"`
 	// User holds x-amz-meta-* values by lowercase name without the prefix.
 	User map[string]string `json:"user,omitempty"`
 	// Checksums maps an algorithm name ("CRC32", "CRC32C", "CRC64NVME",
