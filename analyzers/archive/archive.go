@@ -19,7 +19,11 @@
 //     is fatal: every entry read before the damage has been delivered, then
 //     Walk returns an error matching ErrCorrupt. Damage inside a nested archive
 //     is a warning: the nested file itself was delivered whole, so its walk
-//     stops and the outer walk goes on.
+//     stops and the outer walk goes on. Damage after the last entry of a
+//     compressed tar (trailing junk, a bad stream checksum) is a warning too.
+//     A zip without a readable central directory (a truncated download) is
+//     scanned by its local headers: what can be delimited is delivered,
+//     then the walk ends with ErrCorrupt.
 //   - Overlapping zip entries (the overlapping-entry bomb) are fatal
 //     (ErrOverlap) before any entry of that zip is delivered.
 //   - An encrypted entry no password opens is delivered as Type Other with

@@ -247,3 +247,15 @@ func TestNestedDamageWarns(t *testing.T) {
 		t.Fatalf("paths %v", paths)
 	}
 }
+
+// TestTrailingJunkAfterTarGz: junk after a complete tar.gz warns, it does
+// not fail the walk, and every entry is delivered.
+func TestTrailingJunkAfterTarGz(t *testing.T) {
+	data := append(archivetest.Gzip(mustTar(t, nFiles(3, 10))), make([]byte, 4096)...)
+	n := 0
+	res, err := archive.Walk(context.Background(), bytes.NewReader(data), int64(len(data)), archive.Options{},
+		func(e archive.Entry, body io.Reader) error { n++; return nil })
+	if err != nil || n != 3 || len(res.Warnings) != 1 || !errors.Is(res.Warnings[0], archive.ErrCorrupt) {
+		t.Fatalf("err=%v entries=%d warnings=%v", err, n, res.Warnings)
+	}
+}
