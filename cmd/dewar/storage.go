@@ -1,0 +1,86 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"dewar/cas"
+	"dewar/cas/filestore"
+	"dewar/index"
+	"dewar/index/sqlite"
+)
+
+// storageFlags are the flags every command that opens storage takes
+// (serve and the maintenance commands).
+type storageFlags struct {
+	dataDir string
+	index   string
+	store   string
+}
+
+func (s *storageFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.dataDir, "data-dir", envOr("DEWAR_DATA_DIR", "./dewar-data"), "data directory (env DEWAR_DATA_DIR)")
+	fs.StringVar(&s.index, "index", envOr("DEWAR_INDEX", ""), "index: SQLite file path, or postgres://… (env DEWAR_INDEX; default <data-dir>/index.db)")
+	fs.StringVar(&s.store, "store", envOr("DEWAR_STORE", ""), "content store: file://DIR or s3://bucket/prefix?endpoint=… (env DEWAR_STORE; default file://<data-dir>/store)")
+}
+
+// open opens the content store and the index named by the flags. This is
+// the one switch that chooses implementations.
+func (s *storageFlags) open() (cas.Store, index.Index, error) {
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(s.store, s.dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := openIndex(s.index, s.dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, idx, nil
+}
+
+func openStore(spec, dataDir string) (cas.Store, error) {
+	if spec == "" {
+		spec = "file://" + filepath.Join(dataDir, "store")
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--store %q: %w", spec, err)
+	}
+	switch u.Scheme {
+	case "file":
+		dir := u.Path
+		if u.Host != "" && u.Host != "localhost" { // file://relative/dir
+			dir = filepath.Join(u.Host, u.Path)
+		}
+		return filestore.Open(dir, filestore.Options{})
+	default:
+		return nil, fmt.Errorf("--store %q: unsupported scheme %q (use file://DIR)", spec, u.Scheme)
+	}
+}
+
+func openIndex(spec, dataDir string) (index.Index, error) {
+	switch {
+	case spec == "":
+		return sqlite.Open(filepath.Join(dataDir, "index.db"), sqlite.Options{})
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		return nil, fmt.Errorf("--index %q: the PostgreSQL index is not built yet", redact(spec))
+	default:
+		return sqlite.Open(strings.TrimPrefix(spec, "sqlite://"), sqlite.Options{})
+	}
+}
+
+// redact hides a password in a connection URL for messages.
+func redact(spec string) string {
+	u, err := url.Parse(spec)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
+}
