@@ -138,6 +138,39 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	if _, err := g.authorize(ctx, auth.Write); err != nil {
 		return nil, err
 	}
+	a, err := g.assemble(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	defer a.discard()
+	obj := index.Object{
+		Bucket: in.Bucket, Key: in.Key, Blob: a.blob.Ref, Size: a.blob.Size, ETag: a.etag,
+		LastModified: g.now(), Owner: a.upload.Owner, Meta: a.meta,
+	}
+	zeroed, err := g.idx.CompleteUpload(ctx, in.UploadID, obj, a.commit)
+	if err != nil {
+		return nil, s3Error(err)
+	}
+	g.reap(ctx, zeroed)
+	return &s3api.PutResult{ETag: a.etag, LastModified: obj.LastModified, Checksums: a.meta.Checksums, ChecksumType: a.meta.ChecksumType}, nil
+}
+
+// assembled is a multipart upload whose parts were checked and joined into
+// one blob, ready to become an object (or, in an incoming bucket, a job).
+type assembled struct {
+	upload  index.Upload
+	blob    cas.SizedRef
+	commit  index.CommitFunc
+	etag    string
+	meta    index.ObjectMeta
+	discard func()
+}
+
+// assemble checks the requested parts against the stored ones and joins
+// them into one blob, so identical bytes dedupe whichever way they were
+// uploaded (a single part already is the blob). The caller must call
+// discard.
+func (g *Gateway) assemble(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*assembled, error) {
 	u, err := g.upload(ctx, in.Bucket, in.Key, in.UploadID)
 	if err != nil {
 		return nil, err
@@ -154,61 +187,45 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	if err != nil {
 		return nil, err
 	}
-	etag, err := s3api.MultipartETag(chosen)
-	if err != nil {
+	a := &assembled{upload: u, discard: func() {}}
+	if a.etag, err = s3api.MultipartETag(chosen); err != nil {
 		return nil, err
 	}
-
-	// The object is one blob, so identical bytes dedupe whichever way they
-	// were uploaded: concatenate the parts into a new blob (one part is
-	// already the blob).
-	var (
-		blob   cas.SizedRef
-		commit index.CommitFunc
-		sizes  = make([]int64, len(chosen))
-		blobs  = make([]cas.Ref, len(chosen))
-	)
+	sizes := make([]int64, len(chosen))
+	blobs := make([]cas.Ref, len(chosen))
 	for i, p := range chosen {
 		sizes[i] = p.Size
 		blobs[i] = stored[p.Number].Blob
 	}
 	if len(chosen) == 1 {
-		blob = cas.SizedRef{Ref: blobs[0], Size: sizes[0]}
-		commit = g.ensureExists(blobs[0])
+		a.blob = cas.SizedRef{Ref: blobs[0], Size: sizes[0]}
+		a.commit = g.ensureExists(blobs[0])
 	} else {
 		st, err := g.store.Stage(ctx, &concatReader{ctx: ctx, store: g.store, blobs: blobs, sizes: sizes}, cas.StageOptions{})
 		if err != nil {
 			return nil, s3Error(err)
 		}
-		defer st.Discard()
+		a.discard = func() { st.Discard() }
 		if _, err := st.Commit(ctx); err != nil {
+			st.Discard()
 			return nil, err
 		}
-		blob, commit = st.Ref(), commitUnderLock(st)
+		a.blob, a.commit = st.Ref(), commitUnderLock(st)
 	}
-
-	meta := u.Meta
-	meta.Parts, meta.PartSizes = len(chosen), sizes
-	if alg := meta.ChecksumAlgorithm; alg != "" {
+	a.meta = u.Meta
+	a.meta.Parts, a.meta.PartSizes = len(chosen), sizes
+	if alg := a.meta.ChecksumAlgorithm; alg != "" {
 		v, err := s3api.CompositeChecksum(alg, chosen)
 		if err != nil {
+			a.discard()
 			return nil, err
 		}
 		if v != "" {
-			meta.Checksums = map[string]string{alg: v}
-			meta.ChecksumType = "COMPOSITE"
+			a.meta.Checksums = map[string]string{alg: v}
+			a.meta.ChecksumType = "COMPOSITE"
 		}
 	}
-	obj := index.Object{
-		Bucket: in.Bucket, Key: in.Key, Blob: blob.Ref, Size: blob.Size, ETag: etag,
-		LastModified: g.now(), Owner: u.Owner, Meta: meta,
-	}
-	zeroed, err := g.idx.CompleteUpload(ctx, in.UploadID, obj, commit)
-	if err != nil {
-		return nil, s3Error(err)
-	}
-	g.reap(ctx, zeroed)
-	return &s3api.PutResult{ETag: etag, LastModified: obj.LastModified, Checksums: meta.Checksums, ChecksumType: meta.ChecksumType}, nil
+	return a, nil
 }
 
 // concatReader streams blobs one after another, opening each when needed.
