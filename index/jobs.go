@@ -62,6 +62,8 @@ type Job struct {
 	// Upload is the submitted bytes (the archive), pinned by the job.
 	Upload     cas.Ref
 	UploadSize int64
+	// UploadMD5 is the hex MD5 of the upload: the ETag incoming buckets show.
+	UploadMD5 string
 	// Source is where the upload came from: an incoming bucket and key
 	// (listed there until the job is done), or "" bucket for API, CLI and
 	// watched folders.
