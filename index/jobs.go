@@ -118,7 +118,16 @@ type TreeEntry struct {
 	Target  string  // links only
 }
 
-// TreeListOptions select a page of a job's tree in path order.
+// TreeKey is the entry's name in key order: its path, plus "/" for a
+// directory.
+func (e TreeEntry) TreeKey() string {
+	if e.Type == TreeDir {
+		return e.Path + "/"
+	}
+	return e.Path
+}
+
+// TreeListOptions select a page of a job's tree in TreeKey order.
 type TreeListOptions struct {
 	Prefix string
 	After  string
@@ -154,7 +163,9 @@ type Jobs interface {
 	ListIncoming(ctx context.Context, bucket string, opts ListOptions) (IncomingPage, error)
 	// GetIncoming returns the newest not-done job of bucket with key.
 	GetIncoming(ctx context.Context, bucket, key string) (Job, error)
-	// ListTree pages through a job's tree in path order (bytewise).
+	// ListTree pages through a job's tree in key order: bytewise by
+	// TreeKey (a directory sorts as its path plus "/", the order its S3 key
+	// jobs/<id>/files/<path>/ has). Prefix and After are TreeKeys.
 	ListTree(ctx context.Context, jobID string, opts TreeListOptions) (entries []TreeEntry, more bool, err error)
 	// GetTreeEntry returns ErrNotFound when the job has no such path.
 	GetTreeEntry(ctx context.Context, jobID, path string) (TreeEntry, error)
