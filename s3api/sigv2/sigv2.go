@@ -126,9 +126,17 @@ func (v *Verifier) Verify(r *http.Request, virtualHostBucket string) (accessKey 
 	if virtualHostBucket != "" {
 		prefix = "/" + virtualHostBucket
 	}
+	resources := resourcePaths(r)
+	for _, p := range resources {
+		if p = prefix + p; strings.Count(p, "/") == 1 && len(p) > 1 {
+			// A bucket-level request: botocore signs "/bucket/" for the
+			// path-style "/bucket"; AWS accepts both.
+			resources = append(resources, p[len(prefix):]+"/")
+		}
+	}
 	mac := hmac.New(sha1.New, []byte(secret))
 	var tried []string
-	for _, path := range resourcePaths(r) {
+	for _, path := range resources {
 		for _, date := range in.dates {
 			for _, ct := range in.contentTypes {
 				sts := r.Method + "\n" + in.contentMD5 + "\n" + ct + "\n" + date + "\n" + amz + prefix + path + sub

@@ -104,9 +104,11 @@ func (s *server) sendRaw(t *testing.T, raw []byte) outcome {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := c.Write(raw); err != nil {
 		t.Fatal(err)
 	}
+	c.(*net.TCPConn).CloseWrite()
 	o := s.wait(t)
 	io.Copy(io.Discard, c)
 	return o

@@ -120,6 +120,7 @@ func (s *server) sendRaw(t *testing.T, raw []byte) outcome {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := c.Write(raw); err != nil {
 		t.Fatal(err)
 	}

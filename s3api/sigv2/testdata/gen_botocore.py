@@ -95,7 +95,8 @@ def presigned(c, name, method, params, bucket_from_host="", expires=3600, http_m
         "access_key": AK,
         "method": verb,
         "url": url,
-        "headers": [],
+        # a signed Content-Type must be sent by whoever uses the URL
+        "headers": [["Content-Type", params["ContentType"]]] if "ContentType" in params else [],
         "body": "",
     }
 
