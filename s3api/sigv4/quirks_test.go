@@ -113,3 +113,37 @@ func TestInMemoryRequest(t *testing.T) {
 		t.Fatalf("body %q, %v", got, err)
 	}
 }
+
+func TestParseCredential(t *testing.T) {
+	cases := []struct {
+		cred, ak string
+		ok       bool
+	}{
+		{"AK/20250314/us-east-1/s3/aws4_request", "AK", true},
+		{"A/K/20250314/us-east-1/s3/aws4_request", "A/K", true},
+		{"/20250314/us-east-1/s3/aws4_request", "", false},
+		{"AK/2025031/us-east-1/s3/aws4_request", "", false},
+		{"AK/20251399/us-east-1/s3/aws4_request", "", false},
+		{"AK/20250314//s3/aws4_request", "", false},
+		{"AK/20250314/us-east-1/s3/aws5_request", "", false},
+		{"AK/20250314/us-east-1/s3", "", false},
+	}
+	for _, tc := range cases {
+		var a authInfo
+		err := a.setCredential(tc.cred)
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrMalformedAuth)) || (tc.ok && a.accessKey != tc.ak) {
+			t.Errorf("setCredential(%q) = %q, %v", tc.cred, a.accessKey, err)
+		}
+	}
+	for _, s := range []string{"host;Content-Type", "host;;x", "host;host", "x-amz-date"} {
+		var a authInfo
+		if err := a.setSignedHeaders(s); !errors.Is(err, ErrMalformedAuth) {
+			t.Errorf("setSignedHeaders(%q) = %v", s, err)
+		}
+	}
+	for m := Unsigned; m <= StreamingSignedTrailer; m++ {
+		if got, _, err := payloadMode(m.String()); m != SignedHex && (err != nil || got != m) {
+			t.Errorf("payloadMode(%v) failed: %v", m, err)
+		}
+	}
+}
