@@ -19,6 +19,11 @@ var (
 	ErrUnknownAccessKey = errors.New("sigv4: unknown access key")
 	// ErrSignatureMismatch: the request signature is wrong (SignatureDoesNotMatch).
 	ErrSignatureMismatch = errors.New("sigv4: signature does not match")
+	// ErrUnsignedHeader: header authentication with an x-amz-* header that
+	// is not among SignedHeaders (AccessDenied "There were headers present
+	// in the request which were not signed"). Such errors also match
+	// ErrSignatureMismatch.
+	ErrUnsignedHeader = errors.New("sigv4: x-amz-* header not signed")
 	// ErrTimeSkewed: the request time is too far from the server clock
 	// (RequestTimeTooSkewed).
 	ErrTimeSkewed = errors.New("sigv4: request time too skewed")

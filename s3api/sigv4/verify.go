@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,6 +157,15 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	mode, digest, err := payloadMode(a.payloadHash)
 	if err != nil {
 		return nil, err
+	}
+	if !a.presigned {
+		// A header nobody signed could have been added in transit
+		// (x-amz-meta-*, x-amz-copy-source, x-amz-metadata-directive...).
+		for name := range r.Header {
+			if lk := strings.ToLower(name); strings.HasPrefix(lk, "x-amz-") && !slices.Contains(a.signedHeaders, lk) {
+				return nil, fmt.Errorf("sigv4: header %s: %w: %w", lk, ErrUnsignedHeader, ErrSignatureMismatch)
+			}
+		}
 	}
 	if a.presigned && mode.Streaming() {
 		return nil, fmt.Errorf("sigv4: %s is not allowed on a presigned URL: %w", a.payloadHash, ErrBadContentSHA256)

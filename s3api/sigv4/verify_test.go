@@ -333,6 +333,12 @@ func TestHeaderAuthErrors(t *testing.T) {
 			req.Host = "evil.example"
 			return req
 		}},
+		{name: "unsigned x-amz header added", want: ErrUnsignedHeader, build: func(t *testing.T, base string) *http.Request {
+			req := sign(t, base, nil)
+			sdkSign(t, req, sha256Hex(body), testTime, testAK, testSK, testRegion)
+			req.Header.Set("X-Amz-Metadata-Directive", "REPLACE")
+			return req
+		}},
 		{name: "unsigned header added is fine", want: nil, build: func(t *testing.T, base string) *http.Request {
 			req := sign(t, base, nil)
 			sdkSign(t, req, sha256Hex(body), testTime, testAK, testSK, testRegion)
@@ -354,6 +360,9 @@ func TestHeaderAuthErrors(t *testing.T) {
 			}
 			if tc.want != nil && tc.inBody == (o.res == nil) {
 				t.Errorf("error from Body = %v, want %v", o.res != nil, tc.inBody)
+			}
+			if tc.want == ErrUnsignedHeader && !errors.Is(o.err, ErrSignatureMismatch) {
+				t.Errorf("ErrUnsignedHeader must also match ErrSignatureMismatch: %v", o.err)
 			}
 			if tc.wantMsg != "" && !strings.Contains(o.err.Error(), tc.wantMsg) {
 				t.Errorf("message %q lacks %q", o.err, tc.wantMsg)
