@@ -214,6 +214,8 @@ type server struct {
 	t   *testing.T
 	tls bool
 	dir string // per-server scratch directory (client configs, downloads)
+	// s3fsDone receives the exit of the s3fs process mounted for the test.
+	s3fsDone chan error
 }
 
 // newServer starts dewar over HTTP or HTTPS for the test.

@@ -1,0 +1,319 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"dewar/test/harness"
+)
+
+// TestS3fs mounts a bucket with s3fs 1.90 (v1 listings, a storm of HEAD
+// probes, whole-object PUTs with mode/uid/mtime metadata, "dir/" markers,
+// rename as REPLACE-directive CopyObject + DELETE) and uses it as a file
+// system, checking every step against the server.
+func TestS3fs(t *testing.T) {
+	harness.Require(t, "s3fs", "fuse", "fusermount3", "boto3")
+	t.Parallel()
+	_, big := fixtures(t)
+	forEachScheme(t, func(t *testing.T, s *server) {
+		const b = "s3fs-bucket"
+		keys := s.seed(b)
+		_, flat, _ := listKeys()
+		mnt := s.mountS3fs(b)
+
+		step(t, s, "list-over-1000", func(t *testing.T, s *server) {
+			entries, err := os.ReadDir(filepath.Join(mnt, "many"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files, dirs []string
+			for _, e := range entries {
+				if e.IsDir() {
+					dirs = append(dirs, listPrefix+e.Name()+"/")
+				} else {
+					files = append(files, listPrefix+e.Name())
+				}
+			}
+			sameSet(t, "readdir many/ files", files, flat)
+			sameSet(t, "readdir many/ dirs", dirs, listPrefixes())
+			var all []string
+			err = filepath.WalkDir(filepath.Join(mnt, "many"), func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					rel, _ := filepath.Rel(mnt, p)
+					all = append(all, filepath.ToSlash(rel))
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameSet(t, "walk many/", all, keys)
+			k := keys[len(keys)-1]
+			if got, err := os.ReadFile(filepath.Join(mnt, k)); err != nil || string(got) != k {
+				t.Errorf("cat %q: %q, %v", k, got, err)
+			}
+		})
+
+		dir := filepath.Join(mnt, "newdir")
+		step(t, s, "mkdir-marker", func(t *testing.T, s *server) {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			st, h := s.head(b, "newdir/")
+			if st != http.StatusOK || h.Get("Content-Type") != "application/x-directory" || h.Get("Content-Length") != "0" {
+				t.Errorf("mkdir: HEAD newdir/ %d Content-Type %q Content-Length %q, want a zero-byte application/x-directory marker",
+					st, h.Get("Content-Type"), h.Get("Content-Length"))
+			}
+			if mode := metaMode(t, h); mode&0o777 != 0o755 {
+				t.Errorf("mkdir: x-amz-meta-mode %o, want 0755", mode)
+			}
+		})
+
+		content := []byte("a phishing kit's index.php\n")
+		file := filepath.Join(dir, "index.php")
+		step(t, s, "write-cat-ls-stat", func(t *testing.T, s *server) {
+			if err := os.WriteFile(file, content, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.getObject(b, "newdir/index.php"); !bytes.Equal(got, content) {
+				t.Errorf("server holds %q, want %q", got, content)
+			}
+			_, h := s.head(b, "newdir/index.php")
+			if mode := metaMode(t, h); mode&0o777 != 0o640 {
+				t.Errorf("x-amz-meta-mode %o, want 0640", mode)
+			}
+			if uid := h.Get("X-Amz-Meta-Uid"); uid != strconv.Itoa(os.Getuid()) {
+				t.Errorf("x-amz-meta-uid %q, want %d", uid, os.Getuid())
+			}
+			if got, err := os.ReadFile(file); err != nil || !bytes.Equal(got, content) {
+				t.Errorf("cat through the mount: %q, %v", got, err)
+			}
+			fi, err := os.Stat(file)
+			if err != nil || fi.Mode().Perm() != 0o640 || fi.Size() != int64(len(content)) {
+				t.Errorf("stat: %v, %v; want mode 0640, size %d", fi, err, len(content))
+			}
+			if names := readDirNames(t, dir); strings.Join(names, ",") != "index.php" {
+				t.Errorf("ls newdir: %q", names)
+			}
+			// chmod rewrites the metadata: a REPLACE copy onto the object itself.
+			if err := os.Chmod(file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, h = s.head(b, "newdir/index.php")
+			if mode := metaMode(t, h); mode&0o777 != 0o600 {
+				t.Errorf("after chmod: x-amz-meta-mode %o, want 0600", mode)
+			}
+			if got := s.getObject(b, "newdir/index.php"); !bytes.Equal(got, content) {
+				t.Errorf("after chmod the server holds %q", got)
+			}
+		})
+
+		step(t, s, "mv", func(t *testing.T, s *server) {
+			moved := filepath.Join(dir, "moved.php")
+			if err := os.Rename(file, moved); err != nil {
+				t.Fatal(err)
+			}
+			s.mustBeAbsent(b, "newdir/index.php")
+			if got := s.getObject(b, "newdir/moved.php"); !bytes.Equal(got, content) {
+				t.Errorf("after mv the server holds %q", got)
+			}
+			_, h := s.head(b, "newdir/moved.php")
+			if mode := metaMode(t, h); mode&0o777 != 0o600 {
+				t.Errorf("after mv: x-amz-meta-mode %o, want 0600", mode)
+			}
+			if names := readDirNames(t, dir); strings.Join(names, ",") != "moved.php" {
+				t.Errorf("ls after mv: %q", names)
+			}
+		})
+
+		step(t, s, "40MiB", func(t *testing.T, s *server) {
+			dst := filepath.Join(dir, "big")
+			if out, err := exec.Command("cp", big, dst).CombinedOutput(); err != nil {
+				t.Fatalf("cp into the mount: %v\n%s", err, out)
+			}
+			s.mustExist(b, "newdir/big", fileSHA256(t, big))
+			sameFile(t, dst, big)
+		})
+
+		step(t, s, "missing-paths-are-fast", func(t *testing.T, s *server) {
+			start := time.Now()
+			for i := range 20 {
+				_, err := os.Stat(filepath.Join(mnt, fmt.Sprintf("nothing-%d", i), "here"))
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("stat of a missing path: %v", err)
+				}
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("20 stats of missing paths took %v", d)
+			}
+			start = time.Now()
+			for i := range 200 {
+				if st, _ := s.head(b, fmt.Sprintf("missing/%d_$folder$", i)); st != http.StatusNotFound {
+					t.Fatalf("HEAD of a missing key: %d", st)
+				}
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("200 HEAD 404s took %v", d)
+			}
+		})
+
+		step(t, s, "rm-rmdir", func(t *testing.T, s *server) {
+			for _, n := range []string{"moved.php", "big"} {
+				if err := os.Remove(filepath.Join(dir, n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Remove(dir); err != nil {
+				t.Fatal(err)
+			}
+			s.mustBeAbsent(b, "newdir/")
+			if got, _ := s.list(b, "newdir", ""); len(got) != 0 {
+				t.Errorf("after rm and rmdir: %q left", got)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("stat of the removed directory: %v", err)
+			}
+		})
+
+		step(t, s, "unmount", func(t *testing.T, s *server) {
+			s.unmountS3fs(mnt)
+			if isMounted(t, mnt) {
+				t.Errorf("%s still mounted", mnt)
+			}
+		})
+	})
+}
+
+// mountS3fs mounts bucket with s3fs running in the foreground as the
+// test's own child, and unmounts it when the test ends, even on failure.
+func (s *server) mountS3fs(bucket string) string {
+	t := s.t
+	t.Helper()
+	mnt := s.path("mnt")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pw := s.writeFile("passwd-s3fs", harness.AccessKey+":"+harness.SecretKey+"\n", 0o600)
+	args := []string{bucket, mnt, "-f", "-o", "passwd_file=" + pw, "-o", "url=" + s.URL,
+		"-o", "use_path_request_style", "-o", "endpoint=" + harness.Region, "-o", "dbglevel=warn"}
+	cmd := exec.Command("s3fs", args...)
+	env := []string{}
+	if s.tls {
+		// s3fs verifies the certificate against CURL_CA_BUNDLE. (s3fs 1.90
+		// sets it only on retried handles, so its first request fails with
+		// CURLE_SSL_CACERT and the retry succeeds: keep retries above 1.)
+		env = append(env, "CURL_CA_BUNDLE="+s.CAFile)
+	}
+	cmd.Env = clientEnv(env...)
+	logf, err := os.Create(s.path("s3fs.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() {
+		if isMounted(t, mnt) {
+			_ = exec.Command("fusermount3", "-u", "-z", mnt).Run()
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(s.path("s3fs.log"))
+			t.Logf("s3fs log:\n%s", harness.LastLines(string(b), 50))
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !isMounted(t, mnt) {
+		select {
+		case err := <-done:
+			done <- err
+			b, _ := os.ReadFile(s.path("s3fs.log"))
+			t.Fatalf("s3fs exited before mounting: %v\n%s", err, b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("s3fs did not mount %s within 20s", mnt)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.ReadDir(mnt); err != nil {
+		t.Fatalf("s3fs mounted %s but it does not answer: %v", mnt, err)
+	}
+	s.s3fsDone = done
+	return mnt
+}
+
+// unmountS3fs unmounts cleanly and waits for s3fs to exit with status 0.
+func (s *server) unmountS3fs(mnt string) {
+	t := s.t
+	t.Helper()
+	if out, err := exec.Command("fusermount3", "-u", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("fusermount3 -u: %v\n%s", err, out)
+	}
+	select {
+	case err := <-s.s3fsDone:
+		s.s3fsDone <- err // for the cleanup
+		if err != nil {
+			t.Errorf("s3fs exited with %v after unmount", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("s3fs still running 10s after unmount")
+	}
+}
+
+// isMounted reports whether mnt is a mount point (per /proc/self/mounts).
+func isMounted(t *testing.T, mnt string) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == mnt {
+			return true
+		}
+	}
+	return false
+}
+
+// metaMode parses s3fs's x-amz-meta-mode (decimal st_mode).
+func metaMode(t *testing.T, h http.Header) uint32 {
+	t.Helper()
+	v := h.Get("X-Amz-Meta-Mode")
+	m, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		t.Errorf("x-amz-meta-mode %q: %v", v, err)
+	}
+	return uint32(m)
+}
+
+func readDirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
