@@ -72,15 +72,24 @@ func (ix *Index) DeleteBucket(ctx context.Context, name string) (zeroed []cas.Re
 		if err != sql.ErrNoRows {
 			return fmt.Errorf("sqlindex: delete bucket %q: %w", name, err)
 		}
-		if err := ix.dropAll(ctx, tx, &z, `SELECT p.blob, count(*) FROM parts p JOIN uploads u ON u.id = p.upload_id
-			WHERE u.bucket = ? GROUP BY p.blob`, name); err != nil {
-			return err
+		// Lock order (doc.go): bucket, uploads, parts, blobs. Locking the
+		// uploads makes a concurrent PutPart (which shares its upload's
+		// lock) finish first or find the upload gone.
+		if ix.d.ForUpdate != "" {
+			if err := ix.scanAll(ctx, tx, func(*sql.Rows) error { return nil },
+				`SELECT id FROM uploads WHERE bucket = ? ORDER BY id`+ix.d.ForUpdate, name); err != nil {
+				return fmt.Errorf("sqlindex: delete bucket %q: lock uploads: %w", name, err)
+			}
 		}
-		if _, err := ix.exec(ctx, tx, `DELETE FROM parts WHERE upload_id IN (SELECT id FROM uploads WHERE bucket = ?)`, name); err != nil {
+		var ch blobChanges
+		if err := ix.deleteParts(ctx, tx, &ch, `DELETE FROM parts WHERE upload_id IN (SELECT id FROM uploads WHERE bucket = ?) RETURNING blob`, name); err != nil {
 			return fmt.Errorf("sqlindex: delete bucket %q: parts: %w", name, err)
 		}
 		if _, err := ix.exec(ctx, tx, `DELETE FROM uploads WHERE bucket = ?`, name); err != nil {
 			return fmt.Errorf("sqlindex: delete bucket %q: uploads: %w", name, err)
+		}
+		if err := ix.apply(ctx, tx, ctx, &ch, &z); err != nil {
+			return err
 		}
 		_, err = ix.exec(ctx, tx, `DELETE FROM buckets WHERE name = ?`, name)
 		if ix.d.constraint(err) == ForeignKeyViolation {
@@ -100,8 +109,9 @@ func (ix *Index) DeleteBucket(ctx context.Context, name string) (zeroed []cas.Re
 }
 
 // checkBucket returns index.ErrBucketNotFound unless bucket exists. lock is
-// "" or Dialect.ForUpdate (DeleteBucket, to hold off writers of the bucket:
-// their foreign-key checks wait on the lock, then fail).
+// "", Dialect.ForShare (writers adding rows to the bucket) or
+// Dialect.ForUpdate (DeleteBucket, which so waits for those writers and
+// holds off new ones: they then find the bucket gone).
 func (ix *Index) checkBucket(ctx context.Context, q querier, bucket, lock string) error {
 	var one int
 	err := ix.queryRow(ctx, q, `SELECT 1 FROM buckets WHERE name = ?`+lock, bucket).Scan(&one)

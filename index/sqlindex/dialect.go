@@ -31,12 +31,19 @@ type Dialect struct {
 	// about to change, so concurrent writers queue on it (" FOR UPDATE" in
 	// PostgreSQL; "" in SQLite, where the write transaction is exclusive).
 	ForUpdate string
+	// ForShare is appended to SELECTs that check a parent row (a bucket,
+	// an upload) before adding rows under it, so a concurrent delete of the
+	// parent waits for the writer, or the writer for the delete and then
+	// finds the parent gone (" FOR KEY SHARE" in PostgreSQL: it does not
+	// block other writers of the same parent; "" in SQLite).
+	ForShare string
 	// Constraint classifies a driver error by the constraint it violated,
 	// from the driver's error codes (never its message). nil: none.
 	Constraint func(err error) Constraint
 	// Retryable reports an error after which the whole write transaction
 	// may be run again (PostgreSQL deadlock or serialization failure).
-	// Only used without group commit. nil: never retry.
+	// Only used without group commit, which also retries a transaction
+	// that lost a race to insert a row. nil: never retry.
 	Retryable func(err error) bool
 }
 

@@ -52,9 +52,34 @@
 // CommitFunc; drop subtracts and reports rows reaching zero; Reap upserts
 // the row to lock it, and at zero deletes it, calls the RemoveFunc and
 // commits. In PostgreSQL these statements take row locks held to commit; in
-// SQLite the single write transaction is the lock. Writes that replace a
-// row pin the new blob before dropping the old one, so putting the same
-// bytes under the same key leaves the count unchanged.
+// SQLite the single write transaction is the lock. A write collects its
+// pins and drops (blobChanges) and applies them in ascending ref order,
+// pins of a ref before its drops, so putting the same bytes under the same
+// key leaves the count unchanged and never passes through zero.
+//
+// # Lock order
+//
+// PostgreSQL runs writers concurrently (READ COMMITTED), so every write
+// takes its row locks in one global order, which rules out deadlocks
+// between the index's own writes:
+//
+//  1. the bucket row: shared (Dialect.ForShare, FOR KEY SHARE) by writers
+//     adding rows to the bucket, exclusive (FOR UPDATE) by DeleteBucket;
+//  2. upload rows: shared by PutPart, exclusive by CompleteUpload,
+//     AbortUpload and DeleteBucket;
+//  3. part rows, then the object row (SELECT ... FOR UPDATE, or
+//     DELETE ... RETURNING, which locks and reads the row as deleted);
+//  4. blob rows, in ascending ref order (apply);
+//  5. last, the insert or update of the row that points at the new blob
+//     (its foreign key needs the blob row).
+//
+// A row that did not exist cannot be locked in step 3; when a concurrent
+// transaction inserts it first, the insert in step 5 does nothing and the
+// whole transaction runs again (errRace), then finding the row. The direct
+// writer also retries the dialect's Retryable errors (deadlocks with other
+// users of the database), so CommitFuncs may run more than once: they are
+// idempotent. In SQLite the order costs nothing: the write transaction is
+// exclusive.
 //
 // A nil CommitFunc is accepted only when the blob's count was already
 // above zero in the transaction (another row pins it, so it exists);

@@ -59,10 +59,16 @@ type Index struct {
 // New returns an Index over db (and opts.Reader), after bringing the schema
 // up to date with Migrate. The Index owns the pools: Close closes them.
 func New(db *sql.DB, d Dialect, opts Options) (*Index, error) {
+	return NewContext(context.Background(), db, d, opts)
+}
+
+// NewContext is New with a context for the migration (a network database
+// may be slow or unreachable; a migration may wait for another node's).
+func NewContext(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*Index, error) {
 	if d.Migrations == nil {
 		return nil, fmt.Errorf("%w: dialect %q has no migrations", ErrInvalid, d.Name)
 	}
-	if _, err := Migrate(context.Background(), db, d); err != nil {
+	if _, err := Migrate(ctx, db, d); err != nil {
 		return nil, err
 	}
 	ix := &Index{db: db, reader: opts.Reader, d: d, now: opts.Now}

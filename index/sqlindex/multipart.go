@@ -26,7 +26,7 @@ func scanUpload(s scanner) (index.Upload, error) {
 func (ix *Index) CreateUpload(ctx context.Context, u index.Upload) error {
 	u.Initiated = ix.stamp(u.Initiated)
 	return ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := ix.checkBucket(ctx, tx, u.Bucket, ""); err != nil {
+		if err := ix.checkBucket(ctx, tx, u.Bucket, ix.d.ForShare); err != nil {
 			return err
 		}
 		_, err := ix.exec(ctx, tx, `INSERT INTO uploads (`+uploadCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -71,19 +71,32 @@ func (ix *Index) PutPart(ctx context.Context, p index.Part, commit index.CommitF
 	p.LastModified = ix.stamp(p.LastModified)
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		var z zeroSet
+		// Lock order (doc.go): the upload row (shared, so a Complete or
+		// Abort waits for this part or this part for it), the part row,
+		// the blob rows.
 		var one int
-		err := ix.queryRow(tctx, tx, `SELECT 1 FROM uploads WHERE id = ?`, p.UploadID).Scan(&one)
+		err := ix.queryRow(tctx, tx, `SELECT 1 FROM uploads WHERE id = ?`+ix.d.ForShare, p.UploadID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlindex: upload %q: %w", p.UploadID, index.ErrUploadNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlindex: put part: %w", err)
 		}
-		if err := ix.pin(tctx, tx, ctx, p.Blob, p.Size, commit); err != nil {
+		var old cas.Ref
+		err = ix.queryRow(tctx, tx, `SELECT blob FROM parts WHERE upload_id = ? AND number = ?`+ix.d.ForUpdate, p.UploadID, p.Number).Scan(&old)
+		exists := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlindex: put part %d of %q: %w", p.Number, p.UploadID, err)
+		}
+		var ch blobChanges
+		ch.pin(p.Blob, p.Size, commit)
+		if exists {
+			ch.drop(old, 1)
+		}
+		if err := ix.apply(tctx, tx, ctx, &ch, &z); err != nil {
 			return err
 		}
-		old, replaced, err := ix.upsert(tctx, tx,
-			`SELECT blob FROM parts WHERE upload_id = ? AND number = ?`+ix.d.ForUpdate, []any{p.UploadID, p.Number},
+		err = ix.writeRow(tctx, tx, exists,
 			`UPDATE parts SET blob = ?, size = ?, etag = ?, checksums = ?, last_modified = ? WHERE upload_id = ? AND number = ?`,
 			[]any{p.Blob, p.Size, p.ETag, js(p.Checksums), tm(&p.LastModified), p.UploadID, p.Number},
 			`INSERT INTO parts (upload_id, number, blob, size, etag, checksums, last_modified)
@@ -94,11 +107,6 @@ func (ix *Index) PutPart(ctx context.Context, p index.Part, commit index.CommitF
 		}
 		if err != nil {
 			return fmt.Errorf("sqlindex: put part %d of %q: %w", p.Number, p.UploadID, err)
-		}
-		if replaced {
-			if err := ix.drop(tctx, tx, old, 1, &z); err != nil {
-				return err
-			}
 		}
 		zeroed = z.refs
 		return nil
@@ -273,8 +281,18 @@ func (ix *Index) CompleteUpload(ctx context.Context, uploadID string, o index.Ob
 	o.LastModified = ix.stamp(o.LastModified)
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		var z zeroSet
-		u, err := ix.getUpload(tctx, tx, uploadID, ix.d.ForUpdate)
+		// Lock order (doc.go): the bucket row before the upload row, as
+		// DeleteBucket takes them; so read the upload's bucket first.
+		u, err := ix.getUpload(tctx, tx, uploadID, "")
 		if err != nil {
+			return err
+		}
+		if err := ix.checkBucket(tctx, tx, u.Bucket, ix.d.ForShare); errors.Is(err, index.ErrBucketNotFound) {
+			return fmt.Errorf("sqlindex: upload %q: bucket deleted: %w", uploadID, index.ErrUploadNotFound)
+		} else if err != nil {
+			return err
+		}
+		if u, err = ix.getUpload(tctx, tx, uploadID, ix.d.ForUpdate); err != nil {
 			return err
 		}
 		if o.Bucket == "" && o.Key == "" {
@@ -283,10 +301,11 @@ func (ix *Index) CompleteUpload(ctx context.Context, uploadID string, o index.Ob
 		if o.Bucket != u.Bucket || o.Key != u.Key {
 			return fmt.Errorf("%w: completing upload of %q/%q as %q/%q", ErrInvalid, u.Bucket, u.Key, o.Bucket, o.Key)
 		}
-		if err := ix.putObject(tctx, tx, ctx, o, commit, &z); err != nil {
+		var ch blobChanges
+		if err := ix.deleteUpload(tctx, tx, uploadID, &ch); err != nil {
 			return err
 		}
-		if err := ix.deleteUpload(tctx, tx, uploadID, &z); err != nil {
+		if err := ix.putObject(tctx, tx, ctx, o, commit, &ch, &z); err != nil {
 			return err
 		}
 		zeroed = z.refs
@@ -306,7 +325,11 @@ func (ix *Index) AbortUpload(ctx context.Context, uploadID string) (zeroed []cas
 		if _, err := ix.getUpload(ctx, tx, uploadID, ix.d.ForUpdate); err != nil {
 			return err
 		}
-		if err := ix.deleteUpload(ctx, tx, uploadID, &z); err != nil {
+		var ch blobChanges
+		if err := ix.deleteUpload(ctx, tx, uploadID, &ch); err != nil {
+			return err
+		}
+		if err := ix.apply(ctx, tx, ctx, &ch, &z); err != nil {
 			return err
 		}
 		zeroed = z.refs
@@ -318,17 +341,29 @@ func (ix *Index) AbortUpload(ctx context.Context, uploadID string) (zeroed []cas
 	return zeroed, nil
 }
 
-// deleteUpload drops the references of the upload's parts and deletes
-// them and the upload.
-func (ix *Index) deleteUpload(ctx context.Context, tx *sql.Tx, id string, z *zeroSet) error {
-	if err := ix.dropAll(ctx, tx, z, `SELECT blob, count(*) FROM parts WHERE upload_id = ? GROUP BY blob`, id); err != nil {
-		return err
-	}
-	if _, err := ix.exec(ctx, tx, `DELETE FROM parts WHERE upload_id = ?`, id); err != nil {
+// deleteUpload deletes the upload's parts and the upload, recording in ch
+// the references the parts held. The DELETE ... RETURNING reads each part
+// as it deletes it (locked), so a part replaced concurrently is counted
+// with the blob it holds at that moment.
+func (ix *Index) deleteUpload(ctx context.Context, tx *sql.Tx, id string, ch *blobChanges) error {
+	if err := ix.deleteParts(ctx, tx, ch, `DELETE FROM parts WHERE upload_id = ? RETURNING blob`, id); err != nil {
 		return fmt.Errorf("sqlindex: delete parts of %q: %w", id, err)
 	}
 	if _, err := ix.exec(ctx, tx, `DELETE FROM uploads WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlindex: delete upload %q: %w", id, err)
 	}
 	return nil
+}
+
+// deleteParts runs query, a DELETE of parts RETURNING blob, and records a
+// dropped reference in ch for every row.
+func (ix *Index) deleteParts(ctx context.Context, tx *sql.Tx, ch *blobChanges, query string, args ...any) error {
+	return ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+		var r cas.Ref
+		if err := rows.Scan(&r); err != nil {
+			return err
+		}
+		ch.drop(r, 1)
+		return nil
+	}, query, args...)
 }

@@ -27,7 +27,7 @@ func (ix *Index) PutObject(ctx context.Context, o index.Object, commit index.Com
 	o.LastModified = ix.stamp(o.LastModified)
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		var z zeroSet
-		if err := ix.putObject(tctx, tx, ctx, o, commit, &z); err != nil {
+		if err := ix.putObject(tctx, tx, ctx, o, commit, &blobChanges{}, &z); err != nil {
 			return err
 		}
 		zeroed = z.refs
@@ -39,22 +39,29 @@ func (ix *Index) PutObject(ctx context.Context, o index.Object, commit index.Com
 	return zeroed, nil
 }
 
-// maxUpsertRaces bounds how often putObject and putPart retry after a
-// concurrent transaction inserted the same row (PostgreSQL only).
-const maxUpsertRaces = 5
-
-// putObject is PutObject inside tx: pin the new blob, write the row, drop
-// the replaced row's reference. Pinning before dropping keeps a blob that
-// is put again under the same key at its count.
-func (ix *Index) putObject(ctx context.Context, tx *sql.Tx, cctx context.Context, o index.Object, commit index.CommitFunc, z *zeroSet) error {
-	if err := ix.checkBucket(ctx, tx, o.Bucket, ""); err != nil {
+// putObject is PutObject inside tx, applying ch (changes the caller
+// collected, e.g. the parts a completed upload drops) with its own. Locks
+// follow the order of doc.go: the bucket row (shared), the object row, the
+// blob rows in ref order; the object row is written last, once the blob it
+// points at has its row.
+func (ix *Index) putObject(ctx context.Context, tx *sql.Tx, cctx context.Context, o index.Object, commit index.CommitFunc, ch *blobChanges, z *zeroSet) error {
+	if err := ix.checkBucket(ctx, tx, o.Bucket, ix.d.ForShare); err != nil {
 		return err
 	}
-	if err := ix.pin(ctx, tx, cctx, o.Blob, o.Size, commit); err != nil {
+	var old cas.Ref
+	err := ix.queryRow(ctx, tx, `SELECT blob FROM objects WHERE bucket = ? AND key = ?`+ix.d.ForUpdate, o.Bucket, o.Key).Scan(&old)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlindex: put object %q/%q: %w", o.Bucket, o.Key, err)
+	}
+	ch.pin(o.Blob, o.Size, commit)
+	if exists {
+		ch.drop(old, 1)
+	}
+	if err := ix.apply(ctx, tx, cctx, ch, z); err != nil {
 		return err
 	}
-	old, replaced, err := ix.upsert(ctx, tx,
-		`SELECT blob FROM objects WHERE bucket = ? AND key = ?`+ix.d.ForUpdate, []any{o.Bucket, o.Key},
+	err = ix.writeRow(ctx, tx, exists,
 		`UPDATE objects SET blob = ?, size = ?, etag = ?, last_modified = ?, owner = ?, meta = ? WHERE bucket = ? AND key = ?`,
 		[]any{o.Blob, o.Size, o.ETag, tm(&o.LastModified), o.Owner, js(o.Meta), o.Bucket, o.Key},
 		`INSERT INTO objects (bucket, key, blob, size, etag, last_modified, owner, meta)
@@ -66,41 +73,37 @@ func (ix *Index) putObject(ctx context.Context, tx *sql.Tx, cctx context.Context
 	if err != nil {
 		return fmt.Errorf("sqlindex: put object %q/%q: %w", o.Bucket, o.Key, err)
 	}
-	if replaced {
-		return ix.drop(ctx, tx, old, 1, z)
-	}
 	return nil
 }
 
-// upsert writes a row that points at a blob and returns the blob the row
-// it replaced pointed at. It reads the old row (locking it where the
-// dialect locks rows) and updates it, or inserts with ON CONFLICT DO
-// NOTHING and, when a concurrent transaction inserted the row first
-// (PostgreSQL), starts over to replace that one. (An INSERT ... ON
-// CONFLICT DO UPDATE cannot return the replaced value.)
-func (ix *Index) upsert(ctx context.Context, tx *sql.Tx, sel string, selArgs []any, update string, updArgs []any, insert string, insArgs []any) (old cas.Ref, replaced bool, err error) {
-	for range maxUpsertRaces {
-		err := ix.queryRow(ctx, tx, sel, selArgs...).Scan(&old)
-		switch {
-		case err == nil:
-			if _, err := ix.exec(ctx, tx, update, updArgs...); err != nil {
-				return cas.Ref{}, false, err
-			}
-			return old, true, nil
-		case errors.Is(err, sql.ErrNoRows):
-			res, err := ix.exec(ctx, tx, insert, insArgs...)
-			if err != nil {
-				return cas.Ref{}, false, err
-			}
-			n, err := res.RowsAffected()
-			if err != nil || n == 1 {
-				return cas.Ref{}, false, err
-			}
-		default:
-			return cas.Ref{}, false, err
-		}
+// errRace is returned when a row the transaction found missing (and so
+// could not lock) was inserted by a concurrent transaction before its own
+// insert (PostgreSQL only). The writer runs the whole transaction again,
+// which then finds the row and locks it in the right order.
+var errRace = fmt.Errorf("%w: lost a race to insert the same row", index.ErrConflict)
+
+// writeRow writes a row that points at a blob: update when the
+// transaction found (and locked) it, else insert with ON CONFLICT DO
+// NOTHING, which reports errRace when a concurrent transaction inserted it
+// first. (An INSERT ... ON CONFLICT DO UPDATE could not tell the caller
+// which blob the replaced row held.)
+func (ix *Index) writeRow(ctx context.Context, tx *sql.Tx, exists bool, update string, updArgs []any, insert string, insArgs []any) error {
+	if exists {
+		_, err := ix.exec(ctx, tx, update, updArgs...)
+		return err
 	}
-	return cas.Ref{}, false, fmt.Errorf("lost %d races to concurrent inserts: %w", maxUpsertRaces, index.ErrConflict)
+	res, err := ix.exec(ctx, tx, insert, insArgs...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return errRace
+	}
+	return nil
 }
 
 // GetObject returns index.ErrObjectNotFound, or index.ErrBucketNotFound

@@ -1,9 +1,11 @@
 package sqlindex
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"dewar/cas"
 	"dewar/index"
@@ -75,30 +77,62 @@ func (ix *Index) drop(ctx context.Context, tx *sql.Tx, ref cas.Ref, n int64, z *
 	return nil
 }
 
-// dropAll drops the references held by the blob column of the rows query
-// selects: it counts them per blob (query must select "blob, count(*)
-// GROUP BY blob") and decrements each blob once, in ref order so
-// concurrent transactions lock blob rows in the same order.
-func (ix *Index) dropAll(ctx context.Context, tx *sql.Tx, z *zeroSet, query string, args ...any) error {
-	type count struct {
-		ref cas.Ref
-		n   int64
+// blobChanges collects the reference changes of one write, so that they
+// are applied (apply) after the rows they belong to are locked, and in
+// ascending ref order: every writer then takes blob row locks in the same
+// order and after its other row locks, so writers cannot deadlock on blobs
+// (PostgreSQL). See "Lock order" in doc.go.
+type blobChanges struct {
+	pins  []pinReq
+	drops map[cas.Ref]int64
+}
+
+type pinReq struct {
+	ref    cas.Ref
+	size   int64
+	commit index.CommitFunc
+}
+
+// pin records one new reference to ref, whose commit must run under its lock.
+func (c *blobChanges) pin(ref cas.Ref, size int64, commit index.CommitFunc) {
+	c.pins = append(c.pins, pinReq{ref, size, commit})
+}
+
+// drop records n dropped references to ref.
+func (c *blobChanges) drop(ref cas.Ref, n int64) {
+	if c.drops == nil {
+		c.drops = map[cas.Ref]int64{}
 	}
-	var counts []count
-	err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-		var c count
-		if err := rows.Scan(&c.ref, &c.n); err != nil {
-			return err
+	c.drops[ref] += n
+}
+
+// apply pins and drops in ascending ref order. For one ref the pins come
+// before the drops, so a blob that is both put and dropped (the same bytes
+// under the same key) never passes through zero. Refs left at zero are
+// recorded in z. cctx is the caller's context, for the CommitFuncs.
+func (ix *Index) apply(ctx context.Context, tx *sql.Tx, cctx context.Context, c *blobChanges, z *zeroSet) error {
+	refs := make([]cas.Ref, 0, len(c.pins)+len(c.drops))
+	for _, p := range c.pins {
+		refs = append(refs, p.ref)
+	}
+	for r := range c.drops {
+		refs = append(refs, r)
+	}
+	slices.SortFunc(refs, func(a, b cas.Ref) int { return bytes.Compare(a.Bytes(), b.Bytes()) })
+	refs = slices.Compact(refs)
+	for _, r := range refs {
+		for _, p := range c.pins {
+			if p.ref != r {
+				continue
+			}
+			if err := ix.pin(ctx, tx, cctx, p.ref, p.size, p.commit); err != nil {
+				return err
+			}
 		}
-		counts = append(counts, c)
-		return nil
-	}, query+` ORDER BY blob`, args...)
-	if err != nil {
-		return fmt.Errorf("sqlindex: count refs: %w", err)
-	}
-	for _, c := range counts {
-		if err := ix.drop(ctx, tx, c.ref, c.n, z); err != nil {
-			return err
+		if n := c.drops[r]; n > 0 {
+			if err := ix.drop(ctx, tx, r, n, z); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

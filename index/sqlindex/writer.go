@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // TxFunc is one write operation. It runs inside a transaction (under group
@@ -24,6 +26,7 @@ type WriterStats struct {
 	Ops     uint64 // write operations run (failed ones included)
 	Commits uint64 // transactions committed
 	Pending int    // operations queued for the next group commit
+	Retries uint64 // transactions run again after a retryable error
 }
 
 // writer runs write operations. Two kinds exist: direct (each operation its
@@ -37,7 +40,7 @@ type writer interface {
 
 // maxRetries bounds how often a direct write is retried on a Retryable
 // error.
-const maxRetries = 5
+const maxRetries = 8
 
 // direct runs each operation in its own transaction.
 type direct struct {
@@ -45,13 +48,24 @@ type direct struct {
 	d       Dialect
 	ops     atomic.Uint64
 	commits atomic.Uint64
+	retries atomic.Uint64
 }
 
 func (w *direct) do(ctx context.Context, fn TxFunc) error {
 	for attempt := 1; ; attempt++ {
 		err := w.once(ctx, fn)
-		if err == nil || attempt == maxRetries || !w.d.retryable(err) || ctx.Err() != nil {
+		if err == nil || attempt == maxRetries || !w.d.retryable(err) && !errors.Is(err, errRace) {
 			return err
+		}
+		w.retries.Add(1)
+		// A short random pause, growing with the attempts, so the
+		// transactions that collided do not collide again.
+		t := time.NewTimer(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
 		}
 	}
 }
@@ -78,7 +92,7 @@ func (w *direct) once(ctx context.Context, fn TxFunc) (err error) {
 }
 
 func (w *direct) stats() WriterStats {
-	return WriterStats{Ops: w.ops.Load(), Commits: w.commits.Load()}
+	return WriterStats{Ops: w.ops.Load(), Commits: w.commits.Load(), Retries: w.retries.Load()}
 }
 
 func (w *direct) close() {}
