@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 )
 
@@ -23,6 +24,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "serve S3 (and later the web UI) on embedded defaults or shared storage", runServe},
+		{"submit", "submit files as jobs through the API, with a progress bar", runSubmit},
+		{"jobs", "list jobs (newest first)", runJobs},
+		{"release", "release a held job", runRelease},
 		{"user", "manage users: user add|list|remove", runUser},
 	}
 }
@@ -58,6 +62,16 @@ func main() {
 	fmt.Fprintf(os.Stderr, "dewar: unknown command %q\n\n", os.Args[1])
 	usage()
 	os.Exit(2)
+}
+
+// envInt returns the integer environment variable name, or def.
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
 }
 
 // envOr returns the environment variable name, or def when it is unset.

@@ -13,14 +13,25 @@ import (
 	"strings"
 	"time"
 
+	"dewar/gateway"
 	"dewar/gateway/auth"
+	"dewar/gateway/ingest"
 	"dewar/gateway/s3gw"
+	"dewar/gateway/watch"
+	"dewar/gateway/web"
+	"dewar/gateway/web/api"
 	"dewar/s3api"
 )
 
 type serveFlags struct {
 	storage         storageFlags
 	s3Addr          string
+	uiAddr          string
+	workers         int
+	node            string
+	watchKnownGood  string
+	watchOther      string
+	watchStable     time.Duration
 	domains         string
 	tlsCert, tlsKey string
 	region          string
@@ -34,6 +45,13 @@ func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	f.storage.register(fs)
 	fs.StringVar(&f.s3Addr, "s3-addr", envOr("DEWAR_S3_ADDR", "127.0.0.1:9000"), "S3 listen address (env DEWAR_S3_ADDR)")
+	fs.StringVar(&f.uiAddr, "ui-addr", envOr("DEWAR_UI_ADDR", "127.0.0.1:9001"), "web UI and JSON API listen address (env DEWAR_UI_ADDR)")
+	fs.IntVar(&f.workers, "workers", envInt("DEWAR_WORKERS", 2), "ingestion workers (env DEWAR_WORKERS)")
+	fs.StringVar(&f.watchKnownGood, "watch-knowngood", envOr("DEWAR_WATCH_KNOWNGOOD", ""), "folder whose files become known-good jobs (env DEWAR_WATCH_KNOWNGOOD)")
+	fs.StringVar(&f.watchOther, "watch-other", envOr("DEWAR_WATCH_OTHER", ""), "folder whose files become ordinary jobs (env DEWAR_WATCH_OTHER)")
+	fs.DurationVar(&f.watchStable, "watch-stable", 5*time.Second, "how long a watched file must stop changing before it is submitted")
+	host, _ := os.Hostname()
+	fs.StringVar(&f.node, "node", envOr("DEWAR_NODE", host), "this node's name in job leases; unique per node (env DEWAR_NODE)")
 	fs.StringVar(&f.domains, "domain", envOr("DEWAR_DOMAIN", ""), "comma-separated base domains for virtual-hosted-style requests, e.g. s3.example.org (env DEWAR_DOMAIN)")
 	fs.StringVar(&f.tlsCert, "tls-cert", envOr("DEWAR_TLS_CERT", ""), "PEM certificate: serve HTTPS (env DEWAR_TLS_CERT)")
 	fs.StringVar(&f.tlsKey, "tls-key", envOr("DEWAR_TLS_KEY", ""), "PEM private key for --tls-cert (env DEWAR_TLS_KEY)")
@@ -68,57 +86,121 @@ func runServe(ctx context.Context, args []string) error {
 			filepath.Join(f.storage.dataDir, auth.RootCredentialsFile), root.AccessKey, root.SecretKey)
 	}
 	authn := auth.New(idx, root)
+	gidx, ok := idx.(gateway.Index)
+	if !ok {
+		return errors.New("this index cannot hold jobs yet")
+	}
+	svc, err := gateway.New(ctx, gateway.Options{Store: store, Index: gidx, Logger: log})
+	if err != nil {
+		return err
+	}
+	runner, err := ingest.New(ingest.Options{
+		Store: store, Index: gidx, Workers: f.workers, Node: f.node, Logger: log,
+		TempDir: filepath.Join(f.storage.dataDir, "tmp"),
+	})
+	if err != nil {
+		return err
+	}
+	svc.SetNotify(runner.Notify)
 
 	gw, err := s3gw.New(s3gw.Options{Store: store, Index: idx, Auth: authn, Logger: log})
 	if err != nil {
 		return err
 	}
-	host, _ := os.Hostname()
+	// x-amz-id-2 names the node that answered.
 	s3srv, err := s3api.New(s3api.Config{
-		Backend: gw, Credentials: gw, Region: f.region, Domains: splitList(f.domains),
-		Logger: log, DeferPayloadHash: true, HostID: host,
+		Backend: s3gw.NewDewar(gw, svc), Credentials: gw, Region: f.region, Domains: splitList(f.domains),
+		Logger: log, DeferPayloadHash: true, HostID: f.node,
 	})
 	if err != nil {
 		return err
 	}
+	webHandler := web.Handler(web.Options{Auth: authn, API: api.New(svc, log), Logger: log})
 
-	ln, err := net.Listen("tcp", f.s3Addr)
+	s3ln, err := net.Listen("tcp", f.s3Addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           s3srv,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	uiln, err := net.Listen("tcp", f.uiAddr)
+	if err != nil {
+		s3ln.Close()
+		return err
 	}
+	servers := []*http.Server{newHTTPServer(s3srv, log), newHTTPServer(webHandler, log)}
 	scheme := "http"
 	if f.tlsCert != "" {
 		scheme = "https"
 	}
-	log.Info("dewar serving S3", "url", scheme+"://"+ln.Addr().String(), "data_dir", f.storage.dataDir, "region", f.region)
+	log.Info("dewar serving", "s3", scheme+"://"+s3ln.Addr().String(), "ui", scheme+"://"+uiln.Addr().String(),
+		"data_dir", f.storage.dataDir, "region", f.region, "workers", f.workers)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 3)
+	for i, ln := range []net.Listener{s3ln, uiln} {
+		srv := servers[i]
+		go func() {
+			var err error
+			if f.tlsCert != "" {
+				err = srv.ServeTLS(ln, f.tlsCert, f.tlsKey)
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workDone := make(chan struct{})
 	go func() {
-		if f.tlsCert != "" {
-			errc <- srv.ServeTLS(ln, f.tlsCert, f.tlsKey)
-		} else {
-			errc <- srv.Serve(ln)
+		defer close(workDone)
+		if err := runner.Run(workCtx); err != nil {
+			errc <- err
 		}
 	}()
+
+	var watchDirs []watch.Dir
+	if f.watchKnownGood != "" {
+		watchDirs = append(watchDirs, watch.Dir{Path: f.watchKnownGood, KnownGood: true})
+	}
+	if f.watchOther != "" {
+		watchDirs = append(watchDirs, watch.Dir{Path: f.watchOther})
+	}
+	if len(watchDirs) > 0 {
+		go func() {
+			err := watch.Run(workCtx, watch.Options{Dirs: watchDirs, Submitter: svc, StableFor: f.watchStable, Logger: log})
+			if err != nil {
+				errc <- err
+			}
+		}()
+	}
+
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: waiting for in-flight requests", "timeout", f.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && serveErr == nil {
+			serveErr = fmt.Errorf("shutdown: %w", err)
+		}
 	}
+	// Jobs in flight go back to the queue for the next start.
+	stopWork()
+	<-workDone
 	log.Info("stopped")
-	return nil
+	return serveErr
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
