@@ -33,6 +33,8 @@ var protocolCodes = []struct {
 	{sigv4.ErrIncompleteBody, s3err.IncompleteBody},
 	{sigv4.ErrMalformedChunk, s3err.IncompleteBody},
 	{sigv4.ErrUnsupportedAlgorithm, s3err.InvalidArgument},
+	{sigv4.ErrBadDecodedContentLength, s3err.InvalidArgument},
+	{sigv4.ErrUnsignedHeader, s3err.AccessDenied},
 	{sigv2.ErrMalformedAuth, s3err.AccessDenied},
 	{sigv2.ErrSignatureMismatch, s3err.SignatureDoesNotMatch},
 	{sigv2.ErrTimeSkewed, s3err.RequestTimeTooSkewed},
