@@ -221,7 +221,9 @@ type server struct {
 // newServer starts dewar over HTTP or HTTPS for the test.
 func newServer(t *testing.T, tls bool) *server {
 	t.Helper()
-	return &server{Server: harness.Start(t, harness.Options{TLS: tls}), t: t, tls: tls, dir: t.TempDir()}
+	// Every server gets its own web UI port: the default one is shared.
+	opts := harness.Options{TLS: tls, Args: []string{"--ui-addr", harness.FreeAddr(t)}}
+	return &server{Server: harness.Start(t, opts), t: t, tls: tls, dir: t.TempDir()}
 }
 
 // forEachScheme runs fn once over HTTP and once over HTTPS, in parallel
