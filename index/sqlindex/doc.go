@@ -75,11 +75,15 @@
 //
 // A row that did not exist cannot be locked in step 3; when a concurrent
 // transaction inserts it first, the insert in step 5 does nothing and the
-// whole transaction runs again (errRace), then finding the row. The direct
-// writer also retries the dialect's Retryable errors (deadlocks with other
-// users of the database), so CommitFuncs may run more than once: they are
-// idempotent. In SQLite the order costs nothing: the write transaction is
-// exclusive.
+// whole transaction runs again (errRace), then finding the row. One cycle
+// remains possible, and needs three writers of one key within
+// milliseconds: a put that found the key missing has pinned blob X, a
+// concurrent insert of the key with X committed since, and a delete of
+// that row now waits for X while the put's insert waits for the delete.
+// PostgreSQL breaks it as a deadlock, and the direct writer runs the
+// victim again, as it does for every Retryable error; so CommitFuncs may
+// run more than once (they are idempotent). In SQLite the order costs
+// nothing: the write transaction is exclusive.
 //
 // A nil CommitFunc is accepted only when the blob's count was already
 // above zero in the transaction (another row pins it, so it exists);

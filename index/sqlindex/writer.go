@@ -26,7 +26,13 @@ type WriterStats struct {
 	Ops     uint64 // write operations run (failed ones included)
 	Commits uint64 // transactions committed
 	Pending int    // operations queued for the next group commit
-	Retries uint64 // transactions run again after a retryable error
+	// Retries counts transactions run again after a Retryable error: a
+	// deadlock with another user of the database, or the rare one between
+	// the index's own writes that doc.go describes.
+	Retries uint64
+	// Races counts transactions run again after losing a race to insert
+	// a row (errRace).
+	Races uint64
 }
 
 // writer runs write operations. Two kinds exist: direct (each operation its
@@ -49,6 +55,7 @@ type direct struct {
 	ops     atomic.Uint64
 	commits atomic.Uint64
 	retries atomic.Uint64
+	races   atomic.Uint64
 }
 
 func (w *direct) do(ctx context.Context, fn TxFunc) error {
@@ -57,7 +64,11 @@ func (w *direct) do(ctx context.Context, fn TxFunc) error {
 		if err == nil || attempt == maxRetries || !w.d.retryable(err) && !errors.Is(err, errRace) {
 			return err
 		}
-		w.retries.Add(1)
+		if errors.Is(err, errRace) {
+			w.races.Add(1)
+		} else {
+			w.retries.Add(1)
+		}
 		// A short random pause, growing with the attempts, so the
 		// transactions that collided do not collide again.
 		t := time.NewTimer(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond)
@@ -92,7 +103,7 @@ func (w *direct) once(ctx context.Context, fn TxFunc) (err error) {
 }
 
 func (w *direct) stats() WriterStats {
-	return WriterStats{Ops: w.ops.Load(), Commits: w.commits.Load(), Retries: w.retries.Load()}
+	return WriterStats{Ops: w.ops.Load(), Commits: w.commits.Load(), Retries: w.retries.Load(), Races: w.races.Load()}
 }
 
 func (w *direct) close() {}
