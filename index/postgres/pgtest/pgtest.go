@@ -55,6 +55,12 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
+	// A throwaway database needs no durability: commits need not wait
+	// for the WAL to reach the disk. (A benchmark that wants the real
+	// cost adds synchronous_commit=on to the URL.)
+	if err := admin(base, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET synchronous_commit = off"); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
 	u, err := withQuery(base, func(u *url.URL, _ url.Values) { u.Path = "/" + name })
 	if err != nil {
 		t.Fatal(err)

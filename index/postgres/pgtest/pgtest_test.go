@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -32,6 +33,16 @@ func TestDatabaseAndSchema(t *testing.T) {
 		dbName = query(t, db, `SELECT current_database()`)
 		if !strings.HasPrefix(dbName, "dewar_test_") {
 			t.Errorf("database %q", dbName)
+		}
+		if sc := query(t, db, `SHOW synchronous_commit`); sc != "off" {
+			t.Errorf("synchronous_commit = %q in a throwaway database, want off", sc)
+		}
+		on, err := withQuery(db, func(_ *url.URL, q url.Values) { q.Set("synchronous_commit", "on") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc := query(t, on, `SHOW synchronous_commit`); sc != "on" {
+			t.Errorf("synchronous_commit = %q with the URL asking for on", sc)
 		}
 		schemaURL = NewSchema(t, db)
 		schema := query(t, schemaURL, `SELECT current_schema()`)
