@@ -40,6 +40,7 @@ func (s *Server) uploadBody(q *request, compute ...string) (Body, error) {
 		src = http.MaxBytesReader(nil, io.NopCloser(src), s.bodies.maxObject)
 	}
 	cr := checksum.NewReader(src, want)
+	q.closers = append(q.closers, func() { cr.Close() })
 	return Body{
 		Reader:        &mappedReader{r: cr},
 		Size:          size,

@@ -17,6 +17,8 @@ type request struct {
 	bucket string
 	key    string
 	auth   authResult
+	// closers run when the operation returns (body hashers).
+	closers []func()
 }
 
 type opFunc func(s *Server, q *request) error
@@ -183,7 +185,11 @@ func (s *Server) handle(rt route) http.Handler {
 			return
 		}
 		info.AccessKey = q.auth.accessKey
-		if err := rt.op(s, q); err != nil {
+		err = rt.op(s, q)
+		for _, c := range q.closers {
+			c()
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})

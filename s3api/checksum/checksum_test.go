@@ -350,3 +350,42 @@ func TestComposite(t *testing.T) {
 		}
 	}
 }
+
+// Bodies over asyncAfter are hashed on a background goroutine; the results
+// and the mismatch checks must not change.
+func TestReaderLargeBodyAsync(t *testing.T) {
+	body := make([]byte, 3*asyncAfter+12345)
+	for i := range body {
+		body[i] = byte(i * 31)
+	}
+	sum := md5.Sum(body)
+	for _, tc := range []struct {
+		name    string
+		md5     []byte
+		wantErr error
+	}{
+		{"match", sum[:], nil},
+		{"mismatch", make([]byte, 16), ErrBadDigest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(bytes.NewReader(body), Want{ContentMD5: tc.md5, Compute: []Algorithm{CRC32C}})
+			_, err := io.Copy(io.Discard, r)
+			if !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr == nil && !bytes.Equal(r.MD5(), sum[:]) {
+				t.Fatalf("MD5 = %x, want %x", r.MD5(), sum)
+			}
+		})
+	}
+	// Abandoned before EOF: Close ends the goroutine.
+	r := NewReader(bytes.NewReader(body), Want{})
+	if _, err := io.CopyN(io.Discard, r, 2*asyncAfter); err != nil {
+		t.Fatal(err)
+	}
+	if r.back == nil {
+		t.Fatal("background hashing did not start")
+	}
+	r.Close()
+	r.Close()
+}
