@@ -9,18 +9,16 @@ import (
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// copyBody streams an object to the client with a pooled buffer. When the
-// reader is backed by a file (io.WriterTo not in the way), net/http's
-// ReadFrom can use sendfile.
+// copyBody streams an object to the client. A reader that can write
+// itself (the file store's, which hands its *os.File on) goes straight to
+// the connection, so net/http can use sendfile; others get a pooled buffer.
 func copyBody(w http.ResponseWriter, r io.Reader) (int64, error) {
-	if rf, ok := w.(io.ReaderFrom); ok {
-		if _, isFileLike := r.(interface{ Fd() uintptr }); isFileLike {
-			return rf.ReadFrom(r)
-		}
+	if wt, ok := r.(io.WriterTo); ok {
+		return wt.WriteTo(w)
 	}
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
-	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bp)
+	return io.CopyBuffer(struct{ io.Writer }{w}, r, *bp)
 }
 
 // writeXMLContinued finishes a response whose status and XML declaration
