@@ -3,6 +3,7 @@ package s3api
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
@@ -195,13 +196,17 @@ func (s *Server) handle(rt route) http.Handler {
 	})
 }
 
-// checkKey applies S3's limits on keys: at most 1024 bytes of UTF-8.
+// checkKey applies S3's limits on keys: at most 1024 bytes of UTF-8, and
+// no NUL (neither index can store it).
 func checkKey(key string) error {
 	if len(key) > 1024 {
 		return s3err.New(s3err.KeyTooLongError)
 	}
 	if !utf8.ValidString(key) {
 		return s3err.Newf(s3err.InvalidArgument, "Object key is not valid UTF-8.")
+	}
+	if strings.IndexByte(key, 0) >= 0 {
+		return s3err.Newf(s3err.InvalidArgument, "Object key must not contain NUL.")
 	}
 	return nil
 }
