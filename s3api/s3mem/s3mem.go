@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"slices"
 	"sort"
@@ -455,18 +456,50 @@ func (b *Backend) ListMultipartUploads(_ context.Context, in *s3api.ListUploadsI
 				Owner: s3api.Owner{ID: s3api.CanonicalID(u.owner), DisplayName: u.owner}, ChecksumAlgorithm: u.alg})
 		}
 	}
+	// S3's order: by key, then by initiation time within a key.
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].Key != all[j].Key {
 			return all[i].Key < all[j].Key
 		}
+		if !all[i].Initiated.Equal(all[j].Initiated) {
+			return all[i].Initiated.Before(all[j].Initiated)
+		}
 		return all[i].UploadID < all[j].UploadID
 	})
+	// upload-id-marker names a position in that order; an unknown one
+	// falls back to S3's documented rule (ids greater than the marker).
+	marker := -1
+	for i, u := range all {
+		if in.UploadIDMarker != "" && u.Key == in.KeyMarker && u.UploadID == in.UploadIDMarker {
+			marker = i
+		}
+	}
 	out := &s3api.ListUploadsOutput{}
-	for _, u := range all {
-		if u.Key < in.KeyMarker || (u.Key == in.KeyMarker && (in.UploadIDMarker == "" || u.UploadID <= in.UploadIDMarker)) {
+	for i, u := range all {
+		if u.Key < in.KeyMarker {
 			continue
 		}
-		if len(out.Uploads) == in.Max {
+		if u.Key == in.KeyMarker && (in.UploadIDMarker == "" || (marker >= 0 && i <= marker) || (marker < 0 && u.UploadID <= in.UploadIDMarker)) {
+			continue
+		}
+		// With a delimiter, keys that contain it after the prefix roll up
+		// into one common prefix, which counts once toward Max.
+		if in.Delimiter != "" {
+			if j := strings.Index(u.Key[len(in.Prefix):], in.Delimiter); j >= 0 {
+				cp := u.Key[:len(in.Prefix)+j+len(in.Delimiter)]
+				if cp == in.KeyMarker || (len(out.CommonPrefixes) > 0 && out.CommonPrefixes[len(out.CommonPrefixes)-1] == cp) {
+					continue
+				}
+				if len(out.Uploads)+len(out.CommonPrefixes) == in.Max {
+					out.Truncated = true
+					break
+				}
+				out.CommonPrefixes = append(out.CommonPrefixes, cp)
+				out.NextKeyMarker, out.NextUploadIDMarker = cp, ""
+				continue
+			}
+		}
+		if len(out.Uploads)+len(out.CommonPrefixes) == in.Max {
 			out.Truncated = true
 			break
 		}
@@ -474,4 +507,20 @@ func (b *Backend) ListMultipartUploads(_ context.Context, in *s3api.ListUploadsI
 		out.NextKeyMarker, out.NextUploadIDMarker = u.Key, u.UploadID
 	}
 	return out, nil
+}
+
+// Credentials is a fixed access key → secret table implementing
+// s3api.Credentials, so an s3api server over this backend needs nothing else.
+type Credentials map[string]string
+
+var _ s3api.Credentials = Credentials(nil)
+
+// SecretKey returns the secret of accessKey, or an error wrapping
+// s3api.ErrUnknownAccessKey.
+func (c Credentials) SecretKey(_ context.Context, accessKey string) (string, error) {
+	secret, ok := c[accessKey]
+	if !ok {
+		return "", fmt.Errorf("s3mem: access key %q: %w", accessKey, s3api.ErrUnknownAccessKey)
+	}
+	return secret, nil
 }
