@@ -134,7 +134,7 @@ func writeChecksumHeaders(h http.Header, sums map[string]string, typ string) {
 	}
 }
 
-// responseOverrides applies response-content-type and friends (GET only).
+// responseOverrides applies response-content-type and friends (GET and HEAD).
 func responseOverrides(q *request) {
 	query := q.r.URL.Query()
 	for param, header := range map[string]string{

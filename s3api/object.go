@@ -100,9 +100,7 @@ func (s *Server) readObject(q *request, withBody bool) error {
 	if strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") && !partial {
 		writeChecksumHeaders(h, info.Checksums, info.ChecksumType)
 	}
-	if withBody {
-		responseOverrides(q)
-	}
+	responseOverrides(q) // HeadObject takes them too
 	if partial {
 		status = http.StatusPartialContent
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(rng.offset, 10)+"-"+strconv.FormatInt(rng.offset+rng.length-1, 10)+"/"+strconv.FormatInt(info.Size, 10))
