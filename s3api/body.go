@@ -29,7 +29,11 @@ func (s *Server) uploadBody(q *request, compute ...string) (Body, error) {
 		want.Compute = append(want.Compute, alg)
 	}
 	size := q.auth.size
-	if size < 0 && len(q.r.TransferEncoding) == 0 {
+	// An unstated length is fine when the framing ends the body: chunked
+	// transfer coding on HTTP/1.1, END_STREAM on HTTP/2 (which has no
+	// Transfer-Encoding, and where the Go SDK sends no Content-Length for
+	// streams of unknown length).
+	if size < 0 && len(q.r.TransferEncoding) == 0 && q.r.ProtoMajor < 2 {
 		return Body{}, s3err.New(s3err.MissingContentLength)
 	}
 	if size > s.bodies.maxObject {

@@ -2,6 +2,8 @@ package s3conformance
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,7 @@ import (
 // each stays fixed on every target.
 var regressionCases = []testCase{
 	{"RegressionHeadResponseOverrides", testHeadResponseOverrides},
+	{"RegressionUnknownLengthUpload", testUnknownLengthUpload},
 }
 
 // testHeadResponseOverrides: HeadObject takes response-content-type and
@@ -27,4 +30,33 @@ func testHeadResponseOverrides(t *testing.T, e *env) {
 	eq(t, "HEAD Content-Type", aws.ToString(h.ContentType), "text/plain")
 	eq(t, "HEAD Content-Disposition", aws.ToString(h.ContentDisposition), "inline")
 	eq(t, "HEAD Cache-Control", aws.ToString(h.CacheControl), "no-store")
+}
+
+// testUnknownLengthUpload: an upload whose length nobody states (aws-chunked
+// without x-amz-decoded-content-length, no Content-Length) is fine however
+// the HTTP framing carries it: chunked over HTTP/1.1, DATA frames over
+// HTTP/2 (s3api answered 411 MissingContentLength on HTTP/2).
+func testUnknownLengthUpload(t *testing.T, e *env) {
+	b := e.bucket(t)
+	body := data(300_000)
+	req := e.trailerRequestTo(t, trailerOpts{bucket: b, key: "nolen", chunkedTE: true}, body, "x-amz-checksum-crc32", sum64(algs[0].new, body), nil)
+	req.Header.Del("X-Amz-Decoded-Content-Length")
+	req.Header.Del("Authorization")
+	e.sign(t, req, streamingTrailer, signOpts{})
+	wantRaw(t, e.send(t, req), http.StatusOK, "")
+	e.wantBody(t, b, "nolen", body)
+	// A plain body of unknown length.
+	req = e.newRequest(t, http.MethodPut, b, "plain", nil, body)
+	req.ContentLength = -1
+	req.TransferEncoding = []string{"chunked"}
+	e.sign(t, req, unsignedPayload, signOpts{})
+	wantRaw(t, e.send(t, req), http.StatusOK, "")
+	e.wantBody(t, b, "plain", body)
+	if e.https() {
+		// The SDK streams an unseekable body of unknown length with a
+		// trailing checksum (over TLS only; over HTTP it refuses itself).
+		_, err := e.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("sdk"), Body: io.MultiReader(bytes.NewReader(body))})
+		must(t, err, "PutObject of an unseekable body")
+		e.wantBody(t, b, "sdk", body)
+	}
 }
