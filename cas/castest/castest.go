@@ -78,6 +78,8 @@ func Run(t *testing.T, newStore func(t *testing.T) cas.Store, opts ...Option) {
 		{"CommitAfterRemove", testCommitAfterRemove},
 		{"CommitAfterDiscard", testCommitAfterDiscard},
 		{"StageSameBytesTwice", testStageSameBytesTwice},
+		{"Batch", testBatch},
+		{"BatchWantMismatch", testBatchWantMismatch},
 		{"ConcurrentPutSame", func(t *testing.T, s cas.Store) { testConcurrentPutSame(t, s, c.looseCreated) }},
 		{"ConcurrentPutDistinct", testConcurrentPutDistinct},
 		{"Walk", testWalk},

@@ -597,3 +597,38 @@ func TestConcurrentCommitAndRemove(t *testing.T) {
 	}
 	assertTempEmpty(t, s)
 }
+
+// A batch's blobs are invisible until Commit, and Discard without Commit
+// leaves neither blobs nor temp files.
+func TestBatchInvisibleUntilCommit(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	b := s.NewBatch()
+	ref, err := b.Add(ctx, strings.NewReader("batched bytes"), cas.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, ref.Ref); !errors.Is(err, cas.ErrNotFound) {
+		t.Fatalf("blob visible before Commit: %v", err)
+	}
+	b.Discard()
+	if _, err := s.Stat(ctx, ref.Ref); !errors.Is(err, cas.ErrNotFound) {
+		t.Fatalf("blob exists after Discard: %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp")); len(left) != 0 {
+		t.Fatalf("temp files left after Discard: %d", len(left))
+	}
+	b = s.NewBatch()
+	if _, err := b.Add(ctx, strings.NewReader("batched bytes"), cas.StageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, ref.Ref); err != nil {
+		t.Fatalf("blob missing after Commit: %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp")); len(left) != 0 {
+		t.Fatalf("temp files left after Commit: %d", len(left))
+	}
+}

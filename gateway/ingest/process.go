@@ -41,7 +41,8 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 	}
 	defer cleanup()
 
-	c := &collector{ctx: ctx, r: r, files: map[cas.Ref]index.File{}}
+	c := &collector{ctx: ctx, r: r, files: map[cas.Ref]index.File{}, batch: cas.NewBatch(r.o.Store)}
+	defer c.batch.Discard()
 	// The upload is a sample too: hash and sniff it in one read.
 	up, err := c.describe(ctx, io.NewSectionReader(ra, 0, j.UploadSize), j.Upload, j.UploadSize)
 	if err != nil {
@@ -76,6 +77,11 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 		// job fails with the reason and keeps every entry read before it.
 		res.Status, res.Error = index.JobFailed, reason(err)
 	}
+	// Every file read (even from a failed walk) becomes durable and
+	// visible together, before the result that references them.
+	if err := c.batch.Commit(ctx); err != nil {
+		return nil, &storeError{err}
+	}
 	return c.result(res), nil
 }
 
@@ -91,6 +97,7 @@ func reason(err error) string {
 // collector gathers a job's files and tree as the walk delivers entries.
 type collector struct {
 	ctx   context.Context
+	batch cas.Batch
 	r     *Runner
 	files map[cas.Ref]index.File
 	tree  []index.TreeEntry
@@ -126,23 +133,19 @@ func (c *collector) entry(e archive.Entry, body io.Reader) error {
 	return nil
 }
 
-// store puts one file's bytes in the content store while hashing and
+// store puts one file's bytes in the job's batch while hashing and
 // sniffing them, and remembers the file.
 func (c *collector) store(ctx context.Context, body io.Reader) (index.File, error) {
 	h, m := hashes.New(), mime.New()
-	st, err := c.r.o.Store.Stage(ctx, io.TeeReader(body, io.MultiWriter(h, m)), cas.StageOptions{})
+	ref, err := c.batch.Add(ctx, io.TeeReader(body, io.MultiWriter(h, m)), cas.StageOptions{})
 	if err != nil {
 		if isSourceError(err) {
 			return index.File{}, err // the archive's damage or limit, as the walker reported it
 		}
 		return index.File{}, &storeError{err}
 	}
-	defer st.Discard()
-	if _, err := st.Commit(ctx); err != nil {
-		return index.File{}, &storeError{err}
-	}
 	hr := h.Result()
-	f := index.File{Ref: st.Ref().Ref, Size: st.Ref().Size, SHA1: hr.SHA1, MD5: hr.MD5, MIME: m.Result()}
+	f := index.File{Ref: ref.Ref, Size: ref.Size, SHA1: hr.SHA1, MD5: hr.MD5, MIME: m.Result()}
 	c.files[f.Ref] = f
 	return f, nil
 }
