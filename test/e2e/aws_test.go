@@ -28,8 +28,7 @@ func TestAWSCLI(t *testing.T) {
 				t.Errorf("aws s3 ls does not list %s:\n%s", b, out)
 			}
 		})
-		keys := s.with(t).seed(b)
-		_, flat, _ := listKeys()
+		s.with(t).seed(b)
 
 		step(t, s, "cp-small-and-multipart", func(t *testing.T, s *server) {
 			s.aws("s3", "cp", small, "s3://"+b+"/up/small", "--only-show-errors")
@@ -54,25 +53,35 @@ func TestAWSCLI(t *testing.T) {
 			}
 			out := s.aws("s3api", "list-objects-v2", "--bucket", b, "--prefix", listPrefix, "--output", "json")
 			mustJSON(t, out, &v2)
-			sameSet(t, "list-objects-v2 recursive", objKeys(v2.Contents), keys)
+			sameSet(t, "list-objects-v2 recursive", objKeys(v2.Contents), tree.keys)
 
 			out = s.aws("s3api", "list-objects-v2", "--bucket", b, "--prefix", listPrefix, "--delimiter", "/", "--output", "json")
 			v2.Contents, v2.CommonPrefixes = nil, nil
 			mustJSON(t, out, &v2)
-			sameSet(t, "list-objects-v2 delimiter", objKeys(v2.Contents), flat)
-			sameSet(t, "list-objects-v2 prefixes", cpPrefixes(v2.CommonPrefixes), listPrefixes())
+			sameSet(t, "list-objects-v2 delimiter", objKeys(v2.Contents), tree.flat)
+			sameSet(t, "list-objects-v2 prefixes", cpPrefixes(v2.CommonPrefixes), tree.prefixes)
 
 			out = s.aws("s3api", "list-objects", "--bucket", b, "--prefix", listPrefix, "--output", "json")
 			v2.Contents, v2.CommonPrefixes = nil, nil
 			mustJSON(t, out, &v2)
-			sameSet(t, "list-objects (v1) recursive", objKeys(v2.Contents), keys)
+			sameSet(t, "list-objects (v1) recursive", objKeys(v2.Contents), tree.keys)
 
-			sub := listPrefixes()[1]
+			// More than 1000 common prefixes: pages end on a prefix.
+			for _, op := range []string{"list-objects-v2", "list-objects"} {
+				v2.Contents, v2.CommonPrefixes = nil, nil
+				mustJSON(t, s.aws("s3api", op, "--bucket", b, "--prefix", dirsPrefix, "--delimiter", "/", "--output", "json"), &v2)
+				sameSet(t, op+" common prefixes over 1000", cpPrefixes(v2.CommonPrefixes), tree.dirs)
+				if len(v2.Contents) != 0 {
+					t.Errorf("%s of %s with delimiter: %d objects, want none", op, dirsPrefix, len(v2.Contents))
+				}
+			}
+
+			sub := tree.prefixes[1]
 			out = s.aws("s3api", "list-objects-v2", "--bucket", b, "--prefix", sub, "--start-after", sub+"04", "--output", "json")
 			v2.Contents, v2.CommonPrefixes = nil, nil
 			mustJSON(t, out, &v2)
 			var want []string
-			for _, k := range keys {
+			for _, k := range tree.keys {
 				if strings.HasPrefix(k, sub) && k > sub+"04" {
 					want = append(want, k)
 				}
@@ -88,13 +97,13 @@ func TestAWSCLI(t *testing.T) {
 					names = append(names, listPrefix+lsKey(t, line))
 				}
 			}
-			sameSet(t, "aws s3 ls objects", names, flat)
-			sameSet(t, "aws s3 ls PRE", pres, listPrefixes())
+			sameSet(t, "aws s3 ls objects", names, tree.flat)
+			sameSet(t, "aws s3 ls PRE", pres, tree.prefixes)
 			var rec []string
 			for _, line := range lines(s.aws("s3", "ls", "--recursive", "s3://"+b+"/"+listPrefix)) {
 				rec = append(rec, lsKey(t, line))
 			}
-			sameSet(t, "aws s3 ls --recursive", rec, keys)
+			sameSet(t, "aws s3 ls --recursive", rec, tree.keys)
 		})
 
 		step(t, s, "ranged-get", func(t *testing.T, s *server) {
@@ -176,7 +185,7 @@ func TestAWSCLI(t *testing.T) {
 			// More than 1000 keys: two DeleteObjects requests.
 			s.aws("s3", "rm", "s3://"+b+"/"+listPrefix, "--recursive", "--only-show-errors")
 			if got, _ := s.list(b, listPrefix, ""); len(got) != 0 {
-				t.Errorf("after rm --recursive of %d keys: %d left: %q", len(keys), len(got), head(got, 5))
+				t.Errorf("after rm --recursive of %d keys: %d left: %q", len(tree.keys), len(got), head(got, 5))
 			}
 			s.mustExist(b, "manyx", "")
 		})
@@ -187,8 +196,13 @@ func TestAWSCLI(t *testing.T) {
 				t.Fatalf("bucket gone after a refused rb: HEAD %d", st)
 			}
 			s.mustExist(b, "up/small", fileSHA256(t, small))
-			s.aws("s3", "rb", "s3://"+b, "--force")
-			if st, _ := s.head(b, ""); st != http.StatusNotFound {
+			// rb --force empties a bucket, then removes it.
+			const other = "aws-cli-rb"
+			s.aws("s3", "mb", "s3://"+other)
+			s.aws("s3", "cp", s.path("tree"), "s3://"+other+"/tree", "--recursive", "--only-show-errors")
+			mustFail(t, s.awsEnv(), "BucketNotEmpty", "aws", "--endpoint-url", s.URL, "s3", "rb", "s3://"+other)
+			s.aws("s3", "rb", "s3://"+other, "--force")
+			if st, _ := s.head(other, ""); st != http.StatusNotFound {
 				t.Errorf("after rb --force: HEAD bucket %d, want 404", st)
 			}
 		})

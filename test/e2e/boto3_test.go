@@ -17,10 +17,10 @@ func TestBoto3(t *testing.T) {
 	small, big := fixtures(t)
 	forEachScheme(t, func(t *testing.T, s *server) {
 		const b = "boto3-bucket"
-		keys := s.seed(b)
-		_, flat, _ := listKeys()
+		s.seed(b)
 		spec, err := json.Marshal(map[string]any{
-			"small": small, "big": big, "keys": keys, "flat": flat, "prefixes": listPrefixes(),
+			"small": small, "big": big, "keys": tree.keys, "flat": tree.flat, "prefixes": tree.prefixes,
+			"dirs_prefix": dirsPrefix, "dirs": tree.dirs,
 			"prefix": listPrefix, "workdir": s.dir,
 		})
 		if err != nil {

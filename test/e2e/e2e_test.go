@@ -97,32 +97,44 @@ const (
 	listPrefix = "many/"
 	listFlat   = 1040 // keys directly under listPrefix: more than one page
 	listNested = 10   // keys under each of oddDirs
+	dirsPrefix = "dirs/"
+	dirsCount  = 1010 // sub-prefixes of dirsPrefix: common prefixes span pages
 )
 
-// listKeys is the listing tree: listFlat keys directly under "many/", and
-// listNested under each odd sub-directory, 1100 in all, plus two keys
-// outside the prefix that a prefix listing must not return.
-func listKeys() (all, flat []string, outside []string) {
-	for i := range listFlat {
-		k := fmt.Sprintf("%s%04d %s", listPrefix, i, oddNames[i%len(oddNames)])
-		flat = append(flat, k)
-		all = append(all, k)
-	}
-	for d, dir := range oddDirs {
-		for i := range listNested {
-			all = append(all, fmt.Sprintf("%s%s/%02d %s", listPrefix, dir, i, oddNames[(d+i)%len(oddNames)]))
-		}
-	}
-	return all, flat, []string{"manyx", "zz/outside"}
+// listTree is the listing fixture every client lists: more than 1000 keys
+// with odd names under "many/", more than 1000 common prefixes under
+// "dirs/", and two keys that prefix listings must leave out.
+type listTree struct {
+	keys     []string // every key under "many/" (1100)
+	flat     []string // the keys directly under "many/"
+	prefixes []string // common prefixes of "many/" with delimiter "/"
+	dirKeys  []string // every key under "dirs/", one per sub-prefix
+	dirs     []string // common prefixes of "dirs/" with delimiter "/"
+	outside  []string
 }
 
-// listPrefixes are the common prefixes of "many/" with delimiter "/".
-func listPrefixes() []string {
-	var out []string
-	for _, d := range oddDirs {
-		out = append(out, listPrefix+d+"/")
+var tree = buildTree()
+
+func buildTree() listTree {
+	var lt listTree
+	for i := range listFlat {
+		k := fmt.Sprintf("%s%04d %s", listPrefix, i, oddNames[i%len(oddNames)])
+		lt.flat = append(lt.flat, k)
+		lt.keys = append(lt.keys, k)
 	}
-	return out
+	for d, dir := range oddDirs {
+		lt.prefixes = append(lt.prefixes, listPrefix+dir+"/")
+		for i := range listNested {
+			lt.keys = append(lt.keys, fmt.Sprintf("%s%s/%02d %s", listPrefix, dir, i, oddNames[(d+i)%len(oddNames)]))
+		}
+	}
+	for i := range dirsCount {
+		p := fmt.Sprintf("%s%04d %s/", dirsPrefix, i, oddNames[i%len(oddNames)])
+		lt.dirs = append(lt.dirs, p)
+		lt.dirKeys = append(lt.dirKeys, p+"f")
+	}
+	lt.outside = []string{"manyx", "zz/outside"}
+	return lt
 }
 
 // sameSet fails the test unless got and want hold the same strings,
@@ -386,16 +398,14 @@ func (s *server) python(script string, args ...string) string {
 }
 
 // seed creates bucket and the listing tree in it (with boto3, in
-// parallel) and returns the keys under "many/".
-func (s *server) seed(bucket string) []string {
+// parallel).
+func (s *server) seed(bucket string) {
 	s.t.Helper()
-	all, _, outside := listKeys()
-	keys, err := json.Marshal(append(slices.Clone(all), outside...))
+	keys, err := json.Marshal(map[string][]string{"keyed": slices.Concat(tree.keys, tree.outside), "empty": tree.dirKeys})
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	s.python("seed.py", bucket, s.writeFile("seed-keys.json", string(keys), 0o644))
-	return all
 }
 
 // with returns s bound to a subtest, so its helpers fail that subtest.

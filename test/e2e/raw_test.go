@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ type rawRequest struct {
 	unsigned            bool      // UNSIGNED-PAYLOAD instead of the body's sha256
 	accessKey, secret   string    // default: root
 	at                  time.Time // signing time; zero: now
+	payloadHash         string    // x-amz-content-sha256 to claim; default: the body's
 }
 
 // escapeKey percent-encodes a key as SigV4 wants it: everything but the
@@ -87,6 +89,9 @@ func (s *server) newRaw(rq rawRequest) *http.Request {
 		payload = "UNSIGNED-PAYLOAD"
 		req.ContentLength = rq.size
 	}
+	if rq.payloadHash != "" {
+		payload = rq.payloadHash
+	}
 	req.Header.Set("X-Amz-Content-Sha256", payload)
 	ak, sk := rq.accessKey, rq.secret
 	if ak == "" {
@@ -102,6 +107,30 @@ func (s *server) newRaw(rq rawRequest) *http.Request {
 		s.t.Fatal(err)
 	}
 	return req
+}
+
+// presign returns a SigV4 presigned URL for method on bucket/key.
+func (s *server) presign(method, bucket, key string, expires time.Duration) string {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.URL+"/"+bucket+"/"+escapeKey(key), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.URL.RawQuery = url.Values{"X-Amz-Expires": {strconv.Itoa(int(expires / time.Second))}}.Encode()
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	creds := aws.Credentials{AccessKeyID: harness.AccessKey, SecretAccessKey: harness.SecretKey}
+	u, _, err := signer.PresignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", harness.Region, time.Now())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
+// errorCode returns the <Code> of an S3 error document ("" if none).
+func errorCode(body []byte) string {
+	var e struct{ Code string }
+	_ = xml.Unmarshal(body, &e)
+	return e.Code
 }
 
 func sha256Of(b []byte) []byte {

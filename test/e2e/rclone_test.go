@@ -32,8 +32,7 @@ func TestRclone(t *testing.T) {
 				t.Fatalf("rclone mkdir: HEAD bucket %d", st)
 			}
 		})
-		keys := s.with(t).seed(b)
-		_, flat, _ := listKeys()
+		s.with(t).seed(b)
 
 		up := s.path("up")
 		step(t, s, "copy-small-and-multipart", func(t *testing.T, s *server) {
@@ -80,7 +79,7 @@ func TestRclone(t *testing.T) {
 
 		step(t, s, "list-over-1000", func(t *testing.T, s *server) {
 			rec := lines(s.rclone("lsf", "-R", "--files-only", "d:"+b+"/"+strings.TrimSuffix(listPrefix, "/")))
-			sameSet(t, "rclone lsf -R", prefixed(listPrefix, rec), keys)
+			sameSet(t, "rclone lsf -R", prefixed(listPrefix, rec), tree.keys)
 			var files, dirs []string
 			for _, l := range lines(s.rclone("lsf", "d:"+b+"/"+strings.TrimSuffix(listPrefix, "/"))) {
 				if strings.HasSuffix(l, "/") {
@@ -89,8 +88,10 @@ func TestRclone(t *testing.T) {
 					files = append(files, listPrefix+l)
 				}
 			}
-			sameSet(t, "rclone lsf files", files, flat)
-			sameSet(t, "rclone lsf dirs", dirs, listPrefixes())
+			sameSet(t, "rclone lsf files", files, tree.flat)
+			sameSet(t, "rclone lsf dirs", dirs, tree.prefixes)
+			dirs = prefixed(dirsPrefix, lines(s.rclone("lsf", "--dirs-only", "d:"+b+"/"+strings.TrimSuffix(dirsPrefix, "/"))))
+			sameSet(t, "rclone lsf over 1000 dirs", dirs, tree.dirs)
 		})
 
 		step(t, s, "ranged-cat", func(t *testing.T, s *server) {
@@ -126,8 +127,10 @@ func TestRclone(t *testing.T) {
 				t.Errorf("after rclone purge: %d keys left: %q", len(got), head(got, 5))
 			}
 			s.mustExist(b, "moved/small", fileSHA256(t, small))
-			s.rclone("purge", "d:"+b)
-			if st, _ := s.head(b, ""); st != http.StatusNotFound {
+			const other = "rclone-purge"
+			s.rclone("copy", up, "d:"+other+"/x", "--exclude", "big")
+			s.rclone("purge", "d:"+other)
+			if st, _ := s.head(other, ""); st != http.StatusNotFound {
 				t.Errorf("after rclone purge of the bucket: HEAD %d, want 404", st)
 			}
 		})

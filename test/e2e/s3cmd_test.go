@@ -30,8 +30,7 @@ func TestS3cmd(t *testing.T) {
 				t.Errorf("s3cmd info bucket:\n%s", out)
 			}
 		})
-		keys := s.with(t).seed(b)
-		_, flat, _ := listKeys()
+		s.with(t).seed(b)
 
 		up := s.path("up")
 		step(t, s, "put-get-multipart-attrs", func(t *testing.T, s *server) {
@@ -101,13 +100,18 @@ func TestS3cmd(t *testing.T) {
 					files = append(files, u)
 				}
 			}
-			sameSet(t, "s3cmd ls files", files, flat)
-			sameSet(t, "s3cmd ls DIR", dirs, listPrefixes())
+			sameSet(t, "s3cmd ls files", files, tree.flat)
+			sameSet(t, "s3cmd ls DIR", dirs, tree.prefixes)
+			dirs = nil
+			for _, l := range lines(s.s3cmd("ls", "s3://"+b+"/"+dirsPrefix)) {
+				dirs = append(dirs, s3cmdURL(t, l, b))
+			}
+			sameSet(t, "s3cmd ls over 1000 DIR", dirs, tree.dirs)
 			var rec []string
 			for _, l := range lines(s.s3cmd("ls", "--recursive", "s3://"+b+"/"+listPrefix)) {
 				rec = append(rec, s3cmdURL(t, l, b))
 			}
-			sameSet(t, "s3cmd ls --recursive", rec, keys)
+			sameSet(t, "s3cmd ls --recursive", rec, tree.keys)
 		})
 
 		step(t, s, "cp-and-mv", func(t *testing.T, s *server) {
@@ -129,13 +133,13 @@ func TestS3cmd(t *testing.T) {
 			if got, _ := s.list(b, listPrefix, ""); len(got) != 0 {
 				t.Errorf("after s3cmd del --recursive: %d keys left: %q", len(got), head(got, 5))
 			}
-			r := run(t, nil, nil, "s3cmd", append(s.s3cmdArgs(), "rb", "s3://"+b)...)
-			if r.code == 0 {
-				t.Errorf("s3cmd rb of a non-empty bucket succeeded")
-			}
+			mustFail(t, nil, "BucketNotEmpty", "s3cmd", append(s.s3cmdArgs(), "rb", "s3://"+b)...)
 			s.mustExist(b, "up/small", fileSHA256(t, small))
-			s.s3cmd("rb", "--recursive", "--force", "s3://"+b)
-			if st, _ := s.head(b, ""); st != http.StatusNotFound {
+			const other = "s3cmd-rb"
+			s.s3cmd("mb", "s3://"+other)
+			s.s3cmd("put", "--recursive", s.path("up/small"), "s3://"+other+"/a/")
+			s.s3cmd("rb", "--recursive", "--force", "s3://"+other)
+			if st, _ := s.head(other, ""); st != http.StatusNotFound {
 				t.Errorf("after s3cmd rb --recursive: HEAD bucket %d, want 404", st)
 			}
 		})

@@ -27,8 +27,7 @@ func TestS3fs(t *testing.T) {
 	_, big := fixtures(t)
 	forEachScheme(t, func(t *testing.T, s *server) {
 		const b = "s3fs-bucket"
-		keys := s.seed(b)
-		_, flat, _ := listKeys()
+		s.seed(b)
 		mnt := s.mountS3fs(b)
 
 		step(t, s, "list-over-1000", func(t *testing.T, s *server) {
@@ -44,8 +43,13 @@ func TestS3fs(t *testing.T) {
 					files = append(files, listPrefix+e.Name())
 				}
 			}
-			sameSet(t, "readdir many/ files", files, flat)
-			sameSet(t, "readdir many/ dirs", dirs, listPrefixes())
+			sameSet(t, "readdir many/ files", files, tree.flat)
+			sameSet(t, "readdir many/ dirs", dirs, tree.prefixes)
+			var subdirs []string
+			for _, n := range readDirNames(t, filepath.Join(mnt, "dirs")) {
+				subdirs = append(subdirs, dirsPrefix+n+"/")
+			}
+			sameSet(t, "readdir over 1000 directories", subdirs, tree.dirs)
 			var all []string
 			err = filepath.WalkDir(filepath.Join(mnt, "many"), func(p string, d fs.DirEntry, err error) error {
 				if err == nil && !d.IsDir() {
@@ -57,8 +61,8 @@ func TestS3fs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameSet(t, "walk many/", all, keys)
-			k := keys[len(keys)-1]
+			sameSet(t, "walk many/", all, tree.keys)
+			k := tree.keys[len(tree.keys)-1]
 			if got, err := os.ReadFile(filepath.Join(mnt, k)); err != nil || string(got) != k {
 				t.Errorf("cat %q: %q, %v", k, got, err)
 			}

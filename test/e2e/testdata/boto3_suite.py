@@ -3,7 +3,8 @@
 usage: boto3_suite.py ENDPOINT CA_FILE_OR_EMPTY BUCKET SPEC_JSON
 
 SPEC_JSON names the fixtures: {"small": path, "big": path, "keys": [...],
-"flat": [...], "prefixes": [...], "prefix": "many/", "workdir": path}.
+"flat": [...], "prefixes": [...], "prefix": "many/", "dirs_prefix": "dirs/",
+"dirs": [...], "workdir": path}.
 The bucket exists and holds the listing tree. Every check runs, in order;
 the script prints one JSON object {check: "ok" | "error text"} and exits 0,
 so the Go test reports each check on its own.
@@ -124,6 +125,16 @@ def check_list_over_1000():
         prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
     set_diff("list_objects (v1) delimiter keys", keys, spec["flat"])
     set_diff("list_objects (v1) delimiter prefixes", prefixes, spec["prefixes"])
+    # More than 1000 common prefixes: pages end on a prefix.
+    for op in ("list_objects_v2", "list_objects"):
+        for size in (1000, 13):
+            keys, prefixes = [], []
+            for page in s3.get_paginator(op).paginate(Bucket=bucket, Prefix=spec["dirs_prefix"], Delimiter="/",
+                                                      PaginationConfig={"PageSize": size}):
+                keys += [o["Key"] for o in page.get("Contents", [])]
+                prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+            expect(not keys, "%s of %s: %d keys" % (op, spec["dirs_prefix"], len(keys)))
+            set_diff("%s page size %d over 1000 prefixes" % (op, size), prefixes, spec["dirs"])
 
 
 def check_odd_keys_round_trip():

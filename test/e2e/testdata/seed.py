@@ -1,7 +1,9 @@
 """Create a bucket and put every key of a JSON list into it, in parallel.
 
 usage: seed.py ENDPOINT CA_FILE_OR_EMPTY BUCKET KEYS_JSON
-Each object's body is its key in UTF-8, so a mix-up between keys shows.
+KEYS_JSON is {"keyed": [...], "empty": [...]}. A keyed object's body is its
+key in UTF-8, so a mix-up between keys shows; the others are empty (one
+shared blob, so seeding stays cheap).
 """
 import json
 import sys
@@ -20,5 +22,6 @@ try:
 except s3.exceptions.BucketAlreadyOwnedByYou:
     pass
 with ThreadPoolExecutor(16) as ex:
-    for _ in ex.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=k.encode("utf-8")), keys):
+    bodies = [(k, k.encode("utf-8")) for k in keys["keyed"]] + [(k, b"") for k in keys["empty"]]
+    for _ in ex.map(lambda kb: s3.put_object(Bucket=bucket, Key=kb[0], Body=kb[1]), bodies):
         pass
