@@ -9,9 +9,11 @@
 // their columns and what the reference counts mean are documented once for
 // every dialect in index/sqlindex's package doc. SQLite specifics:
 //
-//   - tables are STRICT (column types enforced) and, except uploads,
-//     WITHOUT ROWID (clustered on their primary key, so a listing is one
-//     range scan of the objects table);
+//   - tables are STRICT (column types enforced) and, except uploads and
+//     jobs (wide rows), WITHOUT ROWID (clustered on their primary key, so
+//     a listing is one range scan of the objects table);
+//   - booleans are INTEGER 0/1; names that may hold any bytes (a tree's
+//     raw_path and target) are BLOB;
 //   - text compares with the default BINARY collation, i.e. bytewise, the
 //     order S3 lists keys in;
 //   - times are TEXT "2006-01-02T15:04:05.000Z", readable by SQLite's date
