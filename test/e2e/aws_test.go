@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,6 +44,34 @@ func TestAWSCLI(t *testing.T) {
 				out := s.path("down-" + k)
 				s.aws("s3", "cp", "s3://"+b+"/up/"+k, out, "--only-show-errors")
 				sameFile(t, out, map[string]string{"small": small, "big": big}[k])
+			}
+		})
+
+		step(t, s, "stdin-empty-content-encoding", func(t *testing.T, s *server) {
+			// From stdin: a multipart upload of unknown length.
+			f, err := os.Open(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r := run(t, s.awsEnv(), io.LimitReader(f, 20<<20), "aws", "--endpoint-url", s.URL, "s3", "cp", "-", "s3://"+b+"/up/stdin", "--only-show-errors")
+			if r.code != 0 || r.err != nil {
+				t.Fatalf("aws s3 cp - : %s", r)
+			}
+			if got, want := bytesSHA256(s.getObject(b, "up/stdin")), bytesSHA256(readRange(t, big, 0, 20<<20)); got != want {
+				t.Errorf("upload from stdin: sha256 %s, want %s", got, want)
+			}
+			empty := s.writeFile("empty", "", 0o644)
+			s.aws("s3", "cp", empty, "s3://"+b+"/up/empty", "--only-show-errors")
+			if st, h := s.head(b, "up/empty"); st != http.StatusOK || h.Get("Content-Length") != "0" || h.Get("ETag") != `"d41d8cd98f00b204e9800998ecf8427e"` {
+				t.Errorf("empty upload: HEAD %d Content-Length %q ETag %s", st, h.Get("Content-Length"), h.Get("ETag"))
+			}
+			// Over HTTPS the body is aws-chunked: that coding must not stick to the object.
+			s.aws("s3", "cp", small, "s3://"+b+"/up/encoded", "--content-encoding", "gzip", "--only-show-errors")
+			var h struct{ ContentEncoding string }
+			mustJSON(t, s.aws("s3api", "head-object", "--bucket", b, "--key", "up/encoded", "--output", "json"), &h)
+			if h.ContentEncoding != "gzip" {
+				t.Errorf("ContentEncoding %q, want gzip", h.ContentEncoding)
 			}
 		})
 

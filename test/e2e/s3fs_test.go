@@ -149,6 +149,124 @@ func TestS3fs(t *testing.T) {
 			sameFile(t, dst, big)
 		})
 
+		step(t, s, "overwrite-inside-40MiB", func(t *testing.T, s *server) {
+			// s3fs re-uploads a modified big file as a multipart upload whose
+			// unchanged parts are UploadPartCopy ranges of the old object.
+			dst := filepath.Join(dir, "big")
+			f, err := os.OpenFile(dst, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			patch := bytes.Repeat([]byte("X"), 100)
+			if _, err := f.WriteAt(patch, 10<<20); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(want[10<<20:], patch)
+			if got := s.getObject(b, "newdir/big"); bytesSHA256(got) != bytesSHA256(want) {
+				t.Errorf("after overwriting 100 bytes at 10 MiB the server holds other bytes (%d)", len(got))
+			}
+		})
+
+		step(t, s, "append-truncate-empty-symlink-utime", func(t *testing.T, s *server) {
+			p := filepath.Join(dir, "log.txt")
+			if err := os.WriteFile(p, []byte("one\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString("two\n"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(s.getObject(b, "newdir/log.txt")); got != "one\ntwo\n" {
+				t.Errorf("after append the server holds %q", got)
+			}
+			// ftruncate on an open file (s3fs 1.90's truncate(2) of a closed
+			// file uploads zeros instead of the kept bytes: a client bug).
+			if f, err = os.OpenFile(p, os.O_RDWR, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Truncate(2); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(s.getObject(b, "newdir/log.txt")); got != "on" {
+				t.Errorf("after truncate the server holds %q", got)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "empty"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if st, h := s.head(b, "newdir/empty"); st != http.StatusOK || h.Get("Content-Length") != "0" {
+				t.Errorf("empty file: HEAD %d Content-Length %q", st, h.Get("Content-Length"))
+			}
+			if err := os.Symlink("log.txt", filepath.Join(dir, "link")); err != nil {
+				t.Fatal(err)
+			}
+			if target, err := os.Readlink(filepath.Join(dir, "link")); err != nil || target != "log.txt" {
+				t.Errorf("readlink: %q, %v", target, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "link")); err != nil || string(got) != "on" {
+				t.Errorf("read through the symlink: %q, %v", got, err)
+			}
+			if err := os.Chtimes(p, fixedMtime, fixedMtime); err != nil {
+				t.Fatal(err)
+			}
+			_, h := s.head(b, "newdir/log.txt")
+			// "seconds" or "seconds.nanoseconds".
+			if got, _, _ := strings.Cut(h.Get("X-Amz-Meta-Mtime"), "."); got != strconv.FormatInt(fixedMtime.Unix(), 10) {
+				t.Errorf("after utime: x-amz-meta-mtime %q, want %d", h.Get("X-Amz-Meta-Mtime"), fixedMtime.Unix())
+			}
+			if fi, err := os.Stat(p); err != nil || fi.ModTime().Unix() != fixedMtime.Unix() {
+				t.Errorf("stat after utime: %v, %v", fi, err)
+			}
+			for _, n := range []string{"log.txt", "empty", "link"} {
+				if err := os.Remove(filepath.Join(dir, n)); err != nil {
+					t.Fatal(err)
+				}
+				s.mustBeAbsent(b, "newdir/"+n)
+			}
+		})
+
+		step(t, s, "rename-directory", func(t *testing.T, s *server) {
+			src := filepath.Join(mnt, "tree")
+			if err := os.MkdirAll(filepath.Join(src, "sub dir"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"a.php", "sub dir/b \u00fc.php"} {
+				if err := os.WriteFile(filepath.Join(src, n), []byte(n), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Rename(src, filepath.Join(mnt, "tree2")); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := s.list(b, "tree", "")
+			sameSet(t, "keys after renaming a directory", got,
+				[]string{"tree2/", "tree2/a.php", "tree2/sub dir/", "tree2/sub dir/b \u00fc.php"})
+			if got := string(s.getObject(b, "tree2/sub dir/b \u00fc.php")); got != "sub dir/b \u00fc.php" {
+				t.Errorf("renamed file holds %q", got)
+			}
+			if err := os.RemoveAll(filepath.Join(mnt, "tree2")); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.list(b, "tree", ""); len(got) != 0 {
+				t.Errorf("after rm -r: %q left", got)
+			}
+		})
+
 		step(t, s, "missing-paths-are-fast", func(t *testing.T, s *server) {
 			start := time.Now()
 			for i := range 20 {
