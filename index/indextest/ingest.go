@@ -66,7 +66,7 @@ func newEnv(t *testing.T, newIndex NewIngestIndex) *env {
 func (e *env) newJob(mods ...func(*index.Job)) index.Job {
 	id := index.NewJobID(e.clock.Now())
 	j := index.Job{
-		ID: id, Name: "kit.zip", Upload: blob("upload:" + id), UploadSize: 4096,
+		ID: id, Name: "kit.zip", Upload: blob("upload:" + id), UploadSize: 4096, UploadMD5: "0123456789abcdef0123456789abcdef",
 		Submitter: "alice", ContentType: "application/zip",
 	}
 	for _, m := range mods {

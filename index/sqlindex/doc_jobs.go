@@ -7,7 +7,7 @@
 //
 //	jobs(id PK, name, known_good, status, error, warnings JSON,
 //	     submitted_at, collected_at NULL, submitter, notes,
-//	     upload -> blobs, upload_size, source_bucket, source_key,
+//	     upload -> blobs, upload_size, upload_md5 (the ETag incoming buckets show), source_bucket, source_key,
 //	     content_type, files, new_files, bytes, new_bytes, attempts,
 //	     run_after, lease_owner, lease_token, lease_until NULL,
 //	     updated_at, finished_at NULL)

@@ -24,14 +24,14 @@ var (
 
 // jobCols are the columns scanJob reads, in its order.
 const jobCols = `id, name, known_good, status, error, warnings, submitted_at, collected_at,
-	submitter, notes, upload, upload_size, source_bucket, source_key, content_type,
+	submitter, notes, upload, upload_size, upload_md5, source_bucket, source_key, content_type,
 	files, new_files, bytes, new_bytes, attempts, updated_at, finished_at`
 
 func scanJob(s scanner) (index.Job, error) {
 	var j index.Job
 	err := s.Scan(&j.ID, &j.Name, &j.KnownGood, &j.Status, &j.Error, js(&j.Warnings),
 		tm(&j.SubmittedAt), nullTm(&j.CollectedAt), &j.Submitter, &j.Notes, &j.Upload, &j.UploadSize,
-		&j.SourceBucket, &j.SourceKey, &j.ContentType,
+		&j.UploadMD5, &j.SourceBucket, &j.SourceKey, &j.ContentType,
 		&j.Stats.Files, &j.Stats.NewFiles, &j.Stats.Bytes, &j.Stats.NewBytes, &j.Attempts,
 		tm(&j.UpdatedAt), nullTm(&j.FinishedAt))
 	if len(j.Warnings) == 0 {
@@ -140,9 +140,9 @@ func (ix *Index) CreateJob(ctx context.Context, nj index.NewJob) (zeroed []cas.R
 			}
 		}
 		_, err := ix.exec(tctx, tx, `INSERT INTO jobs (`+jobCols+`, run_after, lease_owner, lease_token, lease_until)
-			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, NULL, ?, '', 0, NULL)`,
+			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, NULL, ?, '', 0, NULL)`,
 			j.ID, j.Name, j.KnownGood, j.Status, warnings(nil), tm(&j.SubmittedAt), nullTm(&j.CollectedAt),
-			j.Submitter, j.Notes, j.Upload, j.UploadSize, j.SourceBucket, j.SourceKey, j.ContentType,
+			j.Submitter, j.Notes, j.Upload, j.UploadSize, j.UploadMD5, j.SourceBucket, j.SourceKey, j.ContentType,
 			tm(&now), tm(&now))
 		if ix.d.constraint(err) == UniqueViolation {
 			return fmt.Errorf("sqlindex: job %s exists: %w", j.ID, index.ErrConflict)

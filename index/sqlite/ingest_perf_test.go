@@ -77,9 +77,9 @@ func TestJobsOfFileManyJobs(t *testing.T) {
 				VALUES ('` + ref.String() + `', 1, '', '', '', '', 0, ` + fmt.Sprint(jobs) + `)`,
 			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(jobs) + `)
 				INSERT INTO jobs (id, name, known_good, status, error, warnings, submitted_at, submitter, notes,
-					upload, upload_size, source_bucket, source_key, content_type, files, new_files, bytes,
+					upload, upload_size, upload_md5, source_bucket, source_key, content_type, files, new_files, bytes,
 					new_bytes, attempts, run_after, lease_owner, lease_token, updated_at, finished_at)
-				SELECT printf('%026d', i), '', 0, 'done', '', '[]', '', '', '', '` + ref.String() + `', 1,
+				SELECT printf('%026d', i), '', 0, 'done', '', '[]', '', '', '', '` + ref.String() + `', 1, '',
 					'', '', '', 1, 0, 1, 0, 1, '', '', 1, '', '' FROM n`,
 			`INSERT INTO tree (job_id, path, raw_path, type, blob, size, target)
 				SELECT id, 'kit/index.php', x'', 'file', upload, 1, x'' FROM jobs`,

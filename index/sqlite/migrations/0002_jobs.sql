@@ -17,6 +17,7 @@ CREATE TABLE jobs (
 	notes         TEXT NOT NULL,
 	upload        TEXT NOT NULL REFERENCES blobs (ref),
 	upload_size   INTEGER NOT NULL,
+	upload_md5    TEXT NOT NULL,
 	source_bucket TEXT NOT NULL,
 	source_key    TEXT NOT NULL,
 	content_type  TEXT NOT NULL,
