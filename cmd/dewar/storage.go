@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"dewar/cas"
 	"dewar/cas/filestore"
 	"dewar/index"
+	"dewar/index/postgres"
 	"dewar/index/sqlite"
 )
 
@@ -70,7 +72,11 @@ func openIndex(spec, dataDir string) (index.Index, error) {
 	case spec == "":
 		return sqlite.Open(filepath.Join(dataDir, "index.db"), sqlite.Options{})
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
-		return nil, fmt.Errorf("--index %q: the PostgreSQL index is not built yet", redact(spec))
+		ix, err := postgres.Open(context.Background(), spec, postgres.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("--index %s: %w", redact(spec), err)
+		}
+		return ix, nil
 	default:
 		return sqlite.Open(strings.TrimPrefix(spec, "sqlite://"), sqlite.Options{})
 	}
