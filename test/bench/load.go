@@ -47,6 +47,9 @@ type loadResult struct {
 	// processes (not this client, not the measured server) used during
 	// the phase: the noise on a shared machine.
 	OtherCPU float64 `json:"other_processes_cpu_share"`
+	// SyscallsPerOp counts the server's system calls per operation (only
+	// in phases profiled with -perf).
+	SyscallsPerOp map[string]float64 `json:"server_syscalls_per_op,omitempty"`
 }
 
 // cpuMeter reads a process's CPU time; the zero value measures nothing.

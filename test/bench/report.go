@@ -106,6 +106,8 @@ func noiseNotes(rep *report) []string {
 // printReport writes the limits, the phases and the summary table.
 func printReport(out io.Writer, rep *report) {
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nmachine: %d CPUs, load average %s at the start and %s at the end; data dir %s (%s)\n",
+		rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.DataDir, rep.Machine.FSType)
 	fmt.Fprintf(tw, "\nLIMITS (this machine, this run; MB = 10^6 bytes)\n")
 	fmt.Fprintf(tw, "limit\tvalue\t\tother processes' CPU\n")
 	fmt.Fprintf(tw, "hash 64MiB, sha256+md5 concurrent\t%.0f MB/s\t(sha256 alone %.0f MB/s, md5 alone %.0f MB/s)\t%.0f%%\n", rep.Hash.Both, rep.Hash.SHA256, rep.Hash.MD5, 100*rep.Hash.OtherCPU)
@@ -176,9 +178,19 @@ func printReport(out io.Writer, rep *report) {
 	}
 	tw.Flush()
 	if len(rep.Profiles) > 0 {
-		fmt.Fprintf(out, "\nperf profiles:\n")
-		for phase, path := range rep.Profiles {
-			fmt.Fprintf(out, "  %-30s %s\n", phase, path)
+		fmt.Fprintf(out, "\nPERF PROFILES (server system calls per operation; hot spots in the files)\n")
+		for _, r := range rep.S3 {
+			path, ok := rep.Profiles[r.Name]
+			if !ok {
+				continue
+			}
+			var calls []string
+			for _, sc := range tracedSyscalls {
+				if n := r.SyscallsPerOp[sc]; n >= 0.005 {
+					calls = append(calls, fmt.Sprintf("%s %.2f", sc, n))
+				}
+			}
+			fmt.Fprintf(out, "  %-30s %s\n  %-30s %s\n", r.Name, path, "", strings.Join(calls, ", "))
 		}
 	}
 	for _, n := range rep.Notes {
