@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Sentinel errors. Implementations wrap them ("cas: ...: %w"); callers match
@@ -24,6 +25,9 @@ type BlobInfo struct {
 	// StoredSize is what the blob occupies in the store (smaller when
 	// compressed). Equal to Size when the store does not compress.
 	StoredSize int64
+	// ModTime is when the blob was written, when the store knows (zero
+	// otherwise); gc spares blobs younger than its grace period.
+	ModTime time.Time
 }
 
 // Fetcher reads blobs.

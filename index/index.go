@@ -240,6 +240,9 @@ type Blobs interface {
 	// It reports whether remove was called. A blob with references is left
 	// alone (removed == false, err == nil).
 	Reap(ctx context.Context, ref cas.Ref, remove RemoveFunc) (removed bool, err error)
+	// ListBlobs lists up to limit blob rows above after, in ref order
+	// (verify and gc compare them with the store's own walk).
+	ListBlobs(ctx context.Context, after cas.Ref, limit int) ([]BlobRecord, error)
 	// ZeroBlobs lists up to limit refs above after whose count is zero
 	// (left behind by a crash between a drop and its reap), in ref order.
 	ZeroBlobs(ctx context.Context, after cas.Ref, limit int) ([]cas.Ref, error)

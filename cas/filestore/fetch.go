@@ -92,5 +92,5 @@ func (s *Store) Stat(ctx context.Context, ref cas.Ref) (cas.BlobInfo, error) {
 }
 
 func blobInfo(ref cas.Ref, info fs.FileInfo) cas.BlobInfo {
-	return cas.BlobInfo{SizedRef: cas.SizedRef{Ref: ref, Size: info.Size()}, StoredSize: info.Size()}
+	return cas.BlobInfo{SizedRef: cas.SizedRef{Ref: ref, Size: info.Size()}, StoredSize: info.Size(), ModTime: info.ModTime()}
 }

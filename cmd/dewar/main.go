@@ -28,6 +28,8 @@ func commands() []command {
 		{"jobs", "list jobs (newest first)", runJobs},
 		{"release", "release a held job", runRelease},
 		{"user", "manage users: user add|list|remove", runUser},
+		{"verify", "re-hash every stored blob and report corrupt, missing and orphaned ones", runVerify},
+		{"gc", "remove blobs nothing references", runGC},
 	}
 }
 

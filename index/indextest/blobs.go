@@ -16,6 +16,7 @@ import (
 // RunBlobs checks the reference-count protocol of package index through
 // index.Objects, index.Multipart and index.Blobs.
 func RunBlobs(t *testing.T, newIndex NewIndex) {
+	t.Run("ListBlobs", func(t *testing.T) { testListBlobs(t, newIndex(t)) })
 	t.Run("GetBlob", func(t *testing.T) {
 		ix := newIndex(t)
 		s := newStore()

@@ -192,6 +192,30 @@ func (ix *Index) Reap(ctx context.Context, ref cas.Ref, remove index.RemoveFunc)
 	return removed, nil
 }
 
+// ListBlobs lists up to limit blob rows above after, in ref order.
+func (ix *Index) ListBlobs(ctx context.Context, after cas.Ref, limit int) ([]index.BlobRecord, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	from := ""
+	if !after.IsZero() {
+		from = after.String()
+	}
+	var out []index.BlobRecord
+	err := ix.scanAll(ctx, ix.reader, func(rows *sql.Rows) error {
+		var b index.BlobRecord
+		if err := rows.Scan(&b.Ref, &b.Size, &b.Refs, tm(&b.CreatedAt)); err != nil {
+			return err
+		}
+		out = append(out, b)
+		return nil
+	}, `SELECT ref, size, refs, created_at FROM blobs WHERE ref > ? ORDER BY ref LIMIT ?`, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: list blobs: %w", err)
+	}
+	return out, nil
+}
+
 // ZeroBlobs lists up to limit refs above after whose count is zero.
 func (ix *Index) ZeroBlobs(ctx context.Context, after cas.Ref, limit int) ([]cas.Ref, error) {
 	if limit <= 0 {
