@@ -133,6 +133,14 @@ func TestAWSCLI(t *testing.T) {
 				rec = append(rec, lsKey(t, line))
 			}
 			sameSet(t, "aws s3 ls --recursive", rec, tree.keys)
+			// Prefixes with odd characters travel in the query string.
+			for _, p := range tree.prefixes {
+				var names []string
+				for _, line := range lines(s.aws("s3", "ls", "s3://"+b+"/"+p)) {
+					names = append(names, lsKey(t, line))
+				}
+				sameSet(t, "aws s3 ls "+p, names, subtree(p))
+			}
 		})
 
 		step(t, s, "ranged-get", func(t *testing.T, s *server) {

@@ -450,3 +450,14 @@ func prefixed(prefix string, names []string) []string {
 	}
 	return out
 }
+
+// subtree returns the keys of tree.keys under prefix, relative to it.
+func subtree(prefix string) []string {
+	var out []string
+	for _, k := range tree.keys {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
+}

@@ -60,6 +60,28 @@ func TestRclone(t *testing.T) {
 			}
 		})
 
+		step(t, s, "sync-twice", func(t *testing.T, s *server) {
+			root := s.path("tree")
+			rel := oddTree(t, root)
+			copyFile(t, big, filepath.Join(root, "big"))
+			rel = append(rel, "big")
+			// By size and mtime, then by MD5 (Md5chksum for the multipart one).
+			for _, flags := range [][]string{nil, {"--checksum"}} {
+				args := append([]string{"sync", root, "d:" + b + "/sync", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"}, flags...)
+				first := s.rcloneInfo(args...)
+				if flags == nil {
+					if n := strings.Count(first, ": Copied (new)"); n != len(rel) {
+						t.Errorf("first sync copied %d files, want %d:\n%s", n, len(rel), harness.LastLines(first, 10))
+					}
+				}
+				if again := s.rcloneInfo(args...); strings.Contains(again, "Copied") {
+					t.Errorf("second sync %v copied again:\n%s", flags, harness.LastLines(again, 10))
+				}
+			}
+			got, _ := s.list(b, "sync/", "")
+			sameSet(t, "synced keys", got, prefixed("sync/", rel))
+		})
+
 		step(t, s, "lsjson-modtime", func(t *testing.T, s *server) {
 			var entries []struct {
 				Path    string
@@ -92,6 +114,10 @@ func TestRclone(t *testing.T) {
 			sameSet(t, "rclone lsf dirs", dirs, tree.prefixes)
 			dirs = prefixed(dirsPrefix, lines(s.rclone("lsf", "--dirs-only", "d:"+b+"/"+strings.TrimSuffix(dirsPrefix, "/"))))
 			sameSet(t, "rclone lsf over 1000 dirs", dirs, tree.dirs)
+			for _, p := range tree.prefixes {
+				got := lines(s.rclone("lsf", "d:"+b+"/"+strings.TrimSuffix(p, "/")))
+				sameSet(t, "rclone lsf "+p, got, subtree(p))
+			}
 		})
 
 		step(t, s, "ranged-cat", func(t *testing.T, s *server) {
@@ -149,12 +175,27 @@ func (s *server) rcloneConfig() string {
 // (rclone 1.60 refuses to start with it set) and with --ca-cert for HTTPS.
 func (s *server) rclone(args ...string) string {
 	s.t.Helper()
+	return mustRun(s.t, nil, "env", append(s.rcloneArgs("-q"), args...)...)
+}
+
+// rcloneInfo runs rclone logging at INFO level and returns its log.
+func (s *server) rcloneInfo(args ...string) string {
+	s.t.Helper()
+	r := run(s.t, nil, nil, "env", append(s.rcloneArgs("-v"), args...)...)
+	if r.code != 0 || r.err != nil {
+		s.t.Fatalf("rclone %s: %s", strings.Join(args, " "), r)
+	}
+	return r.stderr
+}
+
+func (s *server) rcloneArgs(verbosity string) []string {
+	s.t.Helper()
 	full := []string{"-u", "AWS_CA_BUNDLE", "rclone", "--config", s.rcloneConfig(),
-		"--cache-dir", s.path("rclone-cache"), "-q", "--retries", "1", "--low-level-retries", "1"}
+		"--cache-dir", s.path("rclone-cache"), verbosity, "--retries", "1", "--low-level-retries", "1"}
 	if s.tls {
 		full = append(full, "--ca-cert", s.CAFile)
 	}
-	return mustRun(s.t, nil, "env", append(full, args...)...)
+	return full
 }
 
 // copyFile copies src to dst (creating dst's directory) with mtime fixedMtime.
