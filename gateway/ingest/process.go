@@ -53,14 +53,8 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 		res.Status, res.Error = index.JobFailed, "empty upload: nothing to analyse"
 		return c.result(res), nil
 	}
-	head := make([]byte, 512)
-	n, _ := ra.ReadAt(head, 0)
-	if archive.Detect(head[:n]) == archive.None {
-		// A single file: the tree is that file under its own name.
-		c.tree = append(c.tree, index.TreeEntry{Path: singleName(j.Name), Type: index.TreeFile, Blob: up.Ref, Size: up.Size})
-		return c.result(res), nil
-	}
-
+	// Walk decides what is an archive: it also finds zips behind a stub
+	// (self-extractors), which a look at the first bytes cannot.
 	walkRes, err := archive.Walk(ctx, ra, j.UploadSize, archive.Options{
 		Limits: r.o.Limits, Passwords: r.o.Passwords, Name: j.Name, TempDir: r.o.TempDir,
 	}, c.entry)
@@ -69,6 +63,10 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 	}
 	var se *storeError
 	switch {
+	case errors.Is(err, archive.ErrNotArchive) && walkRes.Entries == 0:
+		// A single file: the tree is that file under its own name.
+		c.tree = append(c.tree, index.TreeEntry{Path: singleName(j.Name), Type: index.TreeFile, Blob: up.Ref, Size: up.Size})
+		return c.result(res), nil
 	case err == nil:
 	case errors.As(err, &se), ctx.Err() != nil:
 		return nil, err
