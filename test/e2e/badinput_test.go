@@ -123,6 +123,20 @@ func TestBadInput(t *testing.T) {
 			s.mustServe()
 		})
 
+		step(t, s, "no-such-bucket", func(t *testing.T, s *server) {
+			// A single PUT (Expect: 100-continue) and a multipart upload: both
+			// refused before the body is sent.
+			for _, f := range []string{small, big} {
+				start := time.Now()
+				mustFail(t, s.awsEnv(), "NoSuchBucket", "aws", "--endpoint-url", s.URL, "s3", "cp", f, "s3://no-such-bucket/x", "--only-show-errors")
+				if d := time.Since(start); d > 20*time.Second {
+					t.Errorf("refusing an upload to a missing bucket took %v", d)
+				}
+			}
+			s.wantError(rawRequest{method: http.MethodGet, bucket: "no-such-bucket", key: "x"}, http.StatusNotFound, "NoSuchBucket")
+			s.mustServe()
+		})
+
 		step(t, s, "anonymous", func(t *testing.T, s *server) {
 			st, got := s.curl(s.URL + "/" + b + "/")
 			if st != http.StatusForbidden || errorCode(got) != "AccessDenied" {

@@ -114,6 +114,12 @@ func TestRclone(t *testing.T) {
 			sameSet(t, "rclone lsf dirs", dirs, tree.prefixes)
 			dirs = prefixed(dirsPrefix, lines(s.rclone("lsf", "--dirs-only", "d:"+b+"/"+strings.TrimSuffix(dirsPrefix, "/"))))
 			sameSet(t, "rclone lsf over 1000 dirs", dirs, tree.dirs)
+			// ListObjectsV2 with encoding-type=url (rclone's AWS default).
+			// (Not v1 with url encoding: rclone 1.60 then decodes the last key
+			// of each page twice and drops it when it holds a '%'.)
+			rec = lines(s.rclone("lsf", "-R", "--files-only", "--s3-list-version", "2", "--s3-list-url-encode", "true",
+				"d:"+b+"/"+strings.TrimSuffix(listPrefix, "/")))
+			sameSet(t, "rclone lsf -R with v2 url-encoded listings", prefixed(listPrefix, rec), tree.keys)
 			for _, p := range tree.prefixes {
 				got := lines(s.rclone("lsf", "d:"+b+"/"+strings.TrimSuffix(p, "/")))
 				sameSet(t, "rclone lsf "+p, got, subtree(p))
