@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -141,17 +142,25 @@ type manifestCache struct {
 }
 
 type manifestCached struct {
-	version time.Time
+	version [sha256.Size]byte
 	info    ManifestInfo
 }
 
 // ManifestInfo renders j's manifest once to learn its size and MD5 (cached
-// until the job changes).
+// until the job changes). The cache is keyed by the job's own JSON, not
+// by UpdatedAt: two changes within one timestamp tick (notes edited twice,
+// say) must not serve a stale size. The tree only changes when the job
+// finishes, which changes the JSON too.
 func (s *Service) ManifestInfo(ctx context.Context, j index.Job) (ManifestInfo, error) {
+	head, err := json.Marshal(ManifestOf(j))
+	if err != nil {
+		return ManifestInfo{}, err
+	}
+	version := sha256.Sum256(head)
 	s.manifests.mu.Lock()
 	c, ok := s.manifests.m[j.ID]
 	s.manifests.mu.Unlock()
-	if ok && c.version.Equal(j.UpdatedAt) {
+	if ok && c.version == version {
 		return c.info, nil
 	}
 	h := md5.New()
@@ -164,7 +173,7 @@ func (s *Service) ManifestInfo(ctx context.Context, j index.Job) (ManifestInfo, 
 	if len(s.manifests.m) > 10000 {
 		clear(s.manifests.m)
 	}
-	s.manifests.m[j.ID] = manifestCached{version: j.UpdatedAt, info: info}
+	s.manifests.m[j.ID] = manifestCached{version: version, info: info}
 	s.manifests.mu.Unlock()
 	return info, nil
 }
