@@ -235,6 +235,15 @@ func (s *Server) Restart() {
 	s.start()
 }
 
+// Pid returns the process id of the running server (after Restart, of
+// the new process), e.g. to read its memory use from /proc.
+func (s *Server) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Exited reports whether the process has ended.
 func (s *Server) Exited() bool {
 	select {
