@@ -124,6 +124,17 @@ func testMultipart(t *testing.T, e *env) {
 	c = e.uploadPart(t, b, "one", id, 1, p1[:100])
 	e.complete(t, b, "one", id, c)
 	e.wantBody(t, b, "one", p1[:100])
+	// A single PUT over a multipart object leaves no trace of its parts
+	// or its metadata.
+	e.put(t, b, key, p3)
+	h, err = e.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &b, Key: &key, PartNumber: aws.Int32(1)})
+	must(t, err, "HeadObject partNumber=1 after a PUT")
+	if n := aws.ToInt32(h.PartsCount); n > 1 {
+		t.Errorf("PartsCount %d after a single PUT", n)
+	}
+	eq(t, "ETag after PUT", aws.ToString(h.ETag), quotedMD5(p3))
+	eq(t, "Content-Length", aws.ToInt64(h.ContentLength), int64(len(p3)))
+	eq(t, "metadata after PUT", len(h.Metadata), 0)
 }
 
 // testMultipartComposite is aws s3 cp's multipart upload: CRC32 named at
@@ -416,6 +427,14 @@ func testUploadPartCopy(t *testing.T, e *env) {
 	_, err = e.s3.UploadPartCopy(ctx(t), &s3.UploadPartCopyInput{Bucket: &b, Key: aws.String("dst"), UploadId: &id, PartNumber: aws.Int32(4),
 		CopySource: cs, CopySourceRange: aws.String(fmt.Sprintf("bytes=0-%d", len(src)))})
 	wantErr(t, err, http.StatusRequestedRangeNotSatisfiable, "InvalidRange")
+	// Malformed ranges.
+	for _, rng := range []string{"bytes=5-", "bytes=-5", "bytes=9-3", "items=0-1"} {
+		_, err = e.s3.UploadPartCopy(ctx(t), &s3.UploadPartCopyInput{Bucket: &b, Key: aws.String("dst"), UploadId: &id, PartNumber: aws.Int32(4),
+			CopySource: cs, CopySourceRange: aws.String(rng)})
+		if _, st := errInfo(err); st != http.StatusBadRequest && st != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("copy source range %q: %v", rng, err)
+		}
+	}
 	// Source conditions apply to part copies too.
 	_, err = e.s3.UploadPartCopy(ctx(t), &s3.UploadPartCopyInput{Bucket: &b, Key: aws.String("dst"), UploadId: &id, PartNumber: aws.Int32(4),
 		CopySource: cs, CopySourceIfMatch: aws.String(`"0000"`)})

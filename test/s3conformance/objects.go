@@ -26,6 +26,9 @@ var objectCases = []testCase{
 	{"ResponseOverrides", testResponseOverrides},
 	{"MissingKey", testMissingKey},
 	{"OddKeys", testOddKeys},
+	{"LiteralSubDelimsInPath", testLiteralPath},
+	{"DirectoryMarkers", testDirMarkers},
+	{"UnsupportedSubresources", testUnsupportedSubresources},
 	{"DeleteObjectMissingKeyIs204", testDeleteObjectMissing},
 	{"DeleteObjectsVerbose", func(t *testing.T, e *env) { testDeleteObjects(t, e, false) }},
 	{"DeleteObjectsQuiet", func(t *testing.T, e *env) { testDeleteObjects(t, e, true) }},
@@ -540,4 +543,91 @@ func bufioLine(r io.Reader) (string, error) {
 		}
 		line = append(line, buf[0])
 	}
+}
+
+// testLiteralPath sends a key whose RFC 3986 sub-delimiters travel
+// unescaped in the path (as curl and some SDKs send them). SigV4 for S3
+// signs the path decoded once and fully re-encoded, so the signature is
+// over the escaped form whatever the wire form; the SDK then finds the key.
+func testLiteralPath(t *testing.T, e *env) {
+	b := e.bucket(t)
+	key := "lit+plus,comma;semi=eq@at!bang$dollar&amp'q(p)*star:colon"
+	req := e.newRequest(t, http.MethodPut, b, key, nil, []byte("literal"))
+	e.signBody(t, req, []byte("literal"), signOpts{}) // over the escaped path
+	req.URL.RawPath = "/" + b + "/" + key
+	if req.URL.EscapedPath() != req.URL.RawPath {
+		t.Fatalf("net/url re-escaped the path: %s", req.URL.EscapedPath())
+	}
+	wantRaw(t, e.send(t, req), http.StatusOK, "")
+	e.wantBody(t, b, key, []byte("literal"))
+	// And the fully escaped form reaches the same object.
+	req = e.newRequest(t, http.MethodGet, b, key, nil, nil)
+	e.signBody(t, req, nil, signOpts{})
+	r := e.send(t, req)
+	wantRaw(t, r, http.StatusOK, "")
+	eq(t, "body", string(r.body), "literal")
+	// An encoded slash decodes to the same key as a plain one (and S3
+	// signs the decoded path, where it is a plain '/').
+	req = e.newRequest(t, http.MethodPut, b, "enc/slash", nil, []byte("s"))
+	e.signBody(t, req, []byte("s"), signOpts{})
+	req.URL.RawPath = "/" + b + "/enc%2Fslash"
+	wantRaw(t, e.send(t, req), http.StatusOK, "")
+	e.wantBody(t, b, "enc/slash", []byte("s"))
+	// A signature over the literal (unencoded) path is not S3's canonical
+	// form and is refused.
+	req = e.newRequest(t, http.MethodPut, b, key, nil, []byte("x"))
+	req.URL.RawPath = "/" + b + "/" + key
+	e.signBody(t, req, []byte("x"), signOpts{})
+	wantRaw(t, e.send(t, req), http.StatusForbidden, "SignatureDoesNotMatch")
+	e.wantBody(t, b, key, []byte("literal"))
+}
+
+// testDirMarkers: a "dir/" marker is an object like any other; deleting it
+// leaves the keys under it, deleting those leaves the marker.
+func testDirMarkers(t *testing.T, e *env) {
+	b := e.bucket(t)
+	e.putMany(t, b, []string{"d/", "d/a", "d/sub/", "d/sub/b"})
+	_, err := e.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: &b, Key: aws.String("d/")})
+	must(t, err, "DeleteObject d/")
+	out, err := e.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: &b, Prefix: aws.String("d/"), Delimiter: aws.String("/")})
+	must(t, err, "ListObjectsV2")
+	eq(t, "listing", fmt.Sprint(keysOf(out.Contents), prefixesOf(out.CommonPrefixes)), "[d/a] [d/sub/]")
+	_, err = e.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: &b, Key: aws.String("d/sub/b")})
+	must(t, err, "DeleteObject d/sub/b")
+	out, err = e.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: &b, Prefix: aws.String("d/sub/"), Delimiter: aws.String("/")})
+	must(t, err, "ListObjectsV2")
+	eq(t, "sub listing", fmt.Sprint(keysOf(out.Contents)), "[d/sub/]")
+	e.wantBody(t, b, "d/sub/", []byte("d/sub/"))
+}
+
+// testUnsupportedSubresources: what an unversioned, untagged store does not
+// do is refused without touching the object, and the empty answers are
+// well-formed.
+func testUnsupportedSubresources(t *testing.T, e *env) {
+	b := e.bucket(t)
+	e.put(t, b, "k", []byte("v"))
+	tags, err := e.s3.GetObjectTagging(ctx(t), &s3.GetObjectTaggingInput{Bucket: &b, Key: aws.String("k")})
+	must(t, err, "GetObjectTagging")
+	eq(t, "tags", len(tags.TagSet), 0)
+	_, err = e.s3.PutObjectTagging(ctx(t), &s3.PutObjectTaggingInput{Bucket: &b, Key: aws.String("k"),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}})
+	if err == nil {
+		t.Error("PutObjectTagging succeeded on a store without tags")
+	}
+	_, err = e.s3.PutBucketVersioning(ctx(t), &s3.PutBucketVersioningInput{Bucket: &b,
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if err == nil {
+		t.Error("PutBucketVersioning Enabled succeeded on an unversioned store")
+	}
+	v, err := e.s3.GetBucketVersioning(ctx(t), &s3.GetBucketVersioningInput{Bucket: &b})
+	must(t, err, "GetBucketVersioning")
+	eq(t, "versioning", v.Status, "")
+	e.wantBody(t, b, "k", []byte("v"))
+	acl, err := e.s3.GetObjectAcl(ctx(t), &s3.GetObjectAclInput{Bucket: &b, Key: aws.String("k")})
+	must(t, err, "GetObjectAcl")
+	if len(acl.Grants) != 1 || acl.Grants[0].Permission != types.PermissionFullControl {
+		t.Errorf("object ACL: %+v", acl.Grants)
+	}
+	_, err = e.s3.GetObjectAcl(ctx(t), &s3.GetObjectAclInput{Bucket: &b, Key: aws.String("missing")})
+	wantErr(t, err, http.StatusNotFound, "NoSuchKey")
 }
