@@ -53,7 +53,7 @@ func TestConformanceDewar(t *testing.T) {
 // dewarUpstream starts `dewar serve` and creates testBucket in it.
 func dewarUpstream(t testing.TB) (string, *s3.Client) {
 	t.Helper()
-	srv := harness.Start(t, harness.Options{Args: []string{"--log-level", "warn"}})
+	srv := harness.Start(t, harness.Options{Args: []string{"--log-level", "warn", "--ui-addr", harness.FreeAddr(t)}})
 	direct := directClient(srv.URL)
 	if _, err := direct.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
 		t.Fatal(err)

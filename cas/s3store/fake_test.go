@@ -123,10 +123,10 @@ type fault struct {
 // faultTransport forwards requests to the upstream, logs them, and fails
 // those its faults match: the way to prove retries without a flaky network.
 type faultTransport struct {
-	base  http.RoundTripper
-	delay time.Duration // added to every PUT, to make uploads overlap
+	base http.RoundTripper
 
 	mu       sync.Mutex
+	delay    time.Duration // added to every PUT, to make uploads overlap
 	faults   []*fault
 	log      []request
 	inFlight int
@@ -188,14 +188,19 @@ func (ft *faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			break
 		}
 	}
+	delay := ft.delay
 	if r.Method == http.MethodPut {
 		ft.inFlight++
 		ft.peak = max(ft.peak, ft.inFlight)
 		defer func() { ft.mu.Lock(); ft.inFlight--; ft.mu.Unlock() }()
 	}
 	ft.mu.Unlock()
-	if r.Method == http.MethodPut && ft.delay > 0 {
-		time.Sleep(ft.delay)
+	if r.Method == http.MethodPut && delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
 	}
 	switch {
 	case f == nil:
@@ -268,11 +273,43 @@ func (ft *faultTransport) requests(op string) []request {
 	return out
 }
 
+// count returns how many logged requests f matches (failed or not).
+func (ft *faultTransport) count(f fault) int {
+	n := 0
+	for _, r := range ft.requests(f.Op) {
+		if f.Part == "" || r.Query.Get("partNumber") == f.Part {
+			n++
+		}
+	}
+	return n
+}
+
 // reset forgets the log.
 func (ft *faultTransport) reset() {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	ft.log = nil
+}
+
+// setDelay sets the delay added to every PUT.
+func (ft *faultTransport) setDelay(d time.Duration) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.delay = d
+}
+
+// peakPuts returns the most PUTs that were in flight at once.
+func (ft *faultTransport) peakPuts() int {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	return ft.peak
+}
+
+// clearFaults removes every fault.
+func (ft *faultTransport) clearFaults() {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.faults = nil
 }
 
 // addFault installs a fault for the requests that follow.
