@@ -20,10 +20,14 @@ func LikeEscape(s string) string {
 
 // Like returns the pattern for `col LIKE ? ESCAPE '\'` that matches what a
 // text or hash term matches: its Parts, escaped, joined by %. ok is false
-// for the comparison operators. The pattern is case-sensitive as written;
+// for other kinds of field (numbers, dates, bools, job IDs, similar:),
+// which backends compare with = and the like. The pattern is case-sensitive as written;
 // for Keyword.Fold fields compare lower(col) with a lowered pattern (or
 // use ILIKE), since SQLite's LIKE folds ASCII and PostgreSQL's does not.
 func (t Term) Like() (pattern string, ok bool) {
+	if kw, ok := t.Keyword(); ok && kw.Kind != KindText && kw.Kind != KindHash {
+		return "", false
+	}
 	switch t.Op {
 	case OpEq, OpPrefix, OpSuffix, OpContains, OpWildcard, OpAny:
 	default:
@@ -38,7 +42,7 @@ func (t Term) Like() (pattern string, ok bool) {
 
 // Match reports whether s matches a text or hash term, folding case
 // (strings.ToLower) for Keyword.Fold fields. It is the reference the SQL
-// backends' tests can compare with; false for the comparison operators.
+// backends' tests can compare with; false where Like has no pattern.
 func (t Term) Match(s string) bool {
 	if _, ok := t.Like(); !ok {
 		return false

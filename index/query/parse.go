@@ -161,7 +161,11 @@ func (p *parser) unary(depth int) (Node, *Error) {
 		}
 		if t.kind == tokNot {
 			if !p.startsUnary() {
-				return nil, p.errf(t.pos, ErrSyntax, "NOT must be followed by a term")
+				op := "NOT"
+				if p.lex.in[t.pos] == '-' {
+					op = "-"
+				}
+				return nil, p.errf(t.pos, ErrSyntax, "%s must be followed by a term", op)
 			}
 			c, err := p.unary(depth + 1)
 			if err != nil {

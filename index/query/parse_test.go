@@ -28,7 +28,7 @@ var parseCases = []struct{ in, want string }{
 	{h32, "md5:" + h32},
 	{strings.ToUpper(h40), "sha1:" + h40},
 	{h64, "sha256:" + h64},
-	{h32 + "0", "name:*" + h32 + "0*"},     // 33 hex digits: a name
+	{h32 + "0", "name:*" + h32 + "0*"},      // 33 hex digits: a name
 	{`"` + h32 + `"`, "name:*" + h32 + "*"}, // quoted: a name
 	{"similar:" + strings.ToUpper(h64), "similar:" + h64},
 
@@ -323,6 +323,8 @@ var errCases = []struct {
 	{"NOT", ErrSyntax, 0, "NOT must be followed by a term"},
 	{"a NOT", ErrSyntax, 2, "NOT must be followed"},
 	{"NOT OR a", ErrSyntax, 0, "NOT must be followed"},
+	{"-AND a", ErrSyntax, 0, "- must be followed by a term"},
+	{"-(a) -OR", ErrSyntax, 5, "- must be followed by a term"},
 	{"- a", ErrSyntax, 0, "- must be followed directly by a term"},
 	{"a -", ErrSyntax, 2, "- must be followed directly"},
 	{"(-)", ErrSyntax, 1, "- must be followed directly"},
