@@ -48,7 +48,9 @@ type Options struct {
 	// Archive limits and passwords.
 	Limits    archive.Limits
 	Passwords []string
-	TempDir   string
+	// TempDir holds spools of uploads and nested archives; New creates it
+	// when missing ("" is the system's temp directory).
+	TempDir string
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -93,6 +95,11 @@ func New(o Options) (*Runner, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TempDir != "" {
+		if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
+			return nil, fmt.Errorf("ingest: temp dir: %w", err)
+		}
 	}
 	return &Runner{o: o, wake: make(chan struct{}, 1), log: o.Logger}, nil
 }

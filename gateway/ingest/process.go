@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"unicode"
@@ -62,13 +63,16 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 		res.Warnings = append(res.Warnings, w.Error())
 	}
 	var se *storeError
+	var pe *fs.PathError
 	switch {
 	case errors.Is(err, archive.ErrNotArchive) && walkRes.Entries == 0:
 		// A single file: the tree is that file under its own name.
 		c.tree = append(c.tree, index.TreeEntry{Path: singleName(j.Name), Type: index.TreeFile, Blob: up.Ref, Size: up.Size})
 		return c.result(res), nil
 	case err == nil:
-	case errors.As(err, &se), ctx.Err() != nil:
+	case errors.As(err, &se), errors.As(err, &pe), ctx.Err() != nil:
+		// The store, the local disk (the walker's spools of nested
+		// archives) or a shutdown: not the upload's fault, so retry.
 		return nil, err
 	default:
 		// The archive's own trouble (a limit, damage, no password): the

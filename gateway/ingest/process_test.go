@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -389,4 +391,69 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("backoff(%d) = %v, want %v", c.attempt, got, c.want)
 		}
 	}
+}
+
+// nestedFixture is a zip holding a tar.gz holding a zip: walking it needs
+// spools in the temp dir.
+func nestedFixture(t *testing.T) fixtures.Fixture {
+	t.Helper()
+	for _, f := range loadFixtures(t) {
+		if f.Name == "kit-1/nested" {
+			return f
+		}
+	}
+	t.Fatal("no kit-1/nested fixture")
+	return fixtures.Fixture{}
+}
+
+// TestTempDirCreated: a runner makes its temp dir (a fresh data dir has
+// none), so nested archives, which spool there, walk on the first start.
+func TestTempDirCreated(t *testing.T) {
+	e := newEnv(t)
+	f := nestedFixture(t)
+	e.start(e.runner(Options{TempDir: filepath.Join(e.dir, "data", "tmp")}))
+	j := e.submit(f.Upload, f.Data, false)
+	got := e.wait(j.ID)[j.ID]
+	checkJob(t, f, got, e.tree(j.ID))
+}
+
+// TestSpoolFailureRetries: when the walker cannot write its spool (the
+// temp dir vanished, the disk is full) the job is not the archive's fault:
+// it is queued again, and done once the disk works.
+func TestSpoolFailureRetries(t *testing.T) {
+	e := newEnv(t)
+	f := nestedFixture(t)
+	tmp := filepath.Join(e.dir, "spools")
+	r := e.runner(Options{TempDir: tmp})
+	if err := os.Remove(tmp); err != nil {
+		t.Fatal(err)
+	}
+	e.start(r)
+	j := e.submit(f.Upload, f.Data, false)
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := e.idx.GetJob(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == index.JobQueued && got.Attempts == 1 {
+			if !strings.Contains(got.Error, tmp) {
+				t.Errorf("queued again with error %q; want the spool's", got.Error)
+			}
+			break
+		}
+		if !got.Status.Waiting() || time.Now().After(deadline) {
+			t.Fatalf("job %s (attempts %d, %q); want it queued for a retry", got.Status, got.Attempts, got.Error)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got := e.wait(j.ID)[j.ID]
+	if got.Attempts != 2 {
+		t.Errorf("done after %d attempts, want 2", got.Attempts)
+	}
+	checkJob(t, f, got, e.tree(j.ID))
 }
