@@ -51,7 +51,7 @@ type Options struct {
 	// TempDir holds spools of uploads and nested archives; New creates it
 	// when missing ("" is the system's temp directory).
 	TempDir string
-	Logger    *slog.Logger
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
