@@ -31,9 +31,10 @@
 // one PUT up to Options.PartSize and as a multipart upload above it (parts
 // read straight from the file, so memory does not grow with the blob). A
 // single PUT carries x-amz-checksum-sha256 = the Ref, so the upstream itself
-// refuses bytes that do not hash to the key, and the same digest signs the
-// payload without a second hashing pass. Multipart parts carry CRC32
-// checksums. A PUT or a multipart completion is atomic upstream, so a
+// refuses bytes that do not hash to the key; over plain HTTP the same
+// digest signs the payload, so the body is not hashed a second time (over
+// HTTPS the SDK sends it unsigned). Multipart parts carry CRC32 checksums
+// (over HTTPS as aws-chunked trailers). A PUT or a multipart completion is atomic upstream, so a
 // failed upload leaves no blob; a failed multipart upload is aborted.
 //
 // Uploads send If-None-Match: *. Upstreams that honour it (AWS S3, MinIO)
