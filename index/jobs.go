@@ -233,6 +233,11 @@ type JobResult struct {
 	// Commit makes sure a file's blob exists, under the blob's lock, for
 	// files new to the index.
 	Commit func(ctx context.Context, ref cas.Ref) error
+	// Analyses of the job's files, recorded in the same transaction for
+	// files that have none yet (SetAnalysis replaces existing ones). The
+	// job's files then count once more in each of their tokens' job
+	// frequencies.
+	Analyses []Analysis
 }
 
 // Queue is the durable ingestion queue: job rows themselves, claimed with
