@@ -179,9 +179,6 @@ func run(ctx context.Context, cfg config) error {
 		rep.Machine.CPUs, rep.Machine.GoVersion, rep.Machine.LoadStart, runDir, rep.Machine.FSType, rep.Machine.SameDevice, rep.Machine.FreeGiB)
 
 	p := newPool(128 * miB)
-	if err := measureLimits(ctx, cfg, rep, p, filepath.Join(runDir, "fsync")); err != nil {
-		return err
-	}
 
 	// Run a private copy: a rebuild of bin/dewar during the run (make
 	// build elsewhere in the tree) must not change the binary under test or
@@ -204,7 +201,7 @@ func run(ctx context.Context, cfg config) error {
 	if _, err := b.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.bucket)}); err != nil {
 		return fmt.Errorf("create bucket: %w", err)
 	}
-	if err := measureS3(ctx, cfg, rep, b, prof); err != nil {
+	if err := measureThroughput(ctx, cfg, rep, b, prof, filepath.Join(runDir, "fsync")); err != nil {
 		return errors.Join(err, srv.Alive())
 	}
 	if cfg.memory {

@@ -6,94 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
-
-// measureLimits measures the machine: hash, fsync'd creates, loopback.
-func measureLimits(ctx context.Context, cfg config, rep *report, p *pool, fsyncDir string) error {
-	reps := 9
-	if cfg.quick {
-		reps = 5
-	}
-	fmt.Print("limits: hash")
-	rep.Hash = measureHash(p.buf[:64*miB], reps)
-
-	fmt.Print(", fsync")
-	for _, fs := range []struct {
-		size  int64
-		label string
-		concs []int
-	}{
-		{4 * kiB, "4KiB", []int{1, 16}},
-		// Not a target's limit: what flushing a large body costs the
-		// 64 MiB PUT before it may answer.
-		{64 * miB, "64MiB", []int{1}},
-	} {
-		dir := filepath.Join(fsyncDir, fs.label)
-		fb, err := newFsyncBench(dir, p, fs.size)
-		if err != nil {
-			return err
-		}
-		for _, c := range fs.concs {
-			syscall.Sync()
-			spec := loadSpec{conc: c, dur: cfg.dur, warmup: 2, minOps: 8}
-			r, err := runLoad(ctx, fmt.Sprintf("fsync %s c=%d", fs.label, c), spec, cpuMeter{}, fb.op)
-			if err != nil {
-				return err
-			}
-			rep.Fsync = append(rep.Fsync, r)
-			rep.byName[r.Name] = r
-		}
-		// Large files go now, for the room. Small ones stay until the run
-		// ends: on ext4 without a journal, creating a file skips inodes
-		// freed in the last minutes, so deleting thousands of them here
-		// would slow the server's file creations that follow.
-		if fs.size >= miB {
-			if err := os.RemoveAll(dir); err != nil {
-				return err
-			}
-		}
-	}
-
-	fmt.Print(", loopback")
-	lb, err := startLoopback(p.buf[:64*miB])
-	if err != nil {
-		return err
-	}
-	defer lb.Close()
-	lbCPU := cpuMeter{lb.cmd.Process.Pid}
-	for _, sh := range shapes {
-		bufs := make([][]byte, sh.conc)
-		for i := range bufs {
-			bufs[i] = make([]byte, 256<<10)
-		}
-		// Large bodies get the full phase length: TCP's buffers take a
-		// while to grow, and short runs of few requests scatter widely.
-		spec := loadSpec{conc: sh.conc, dur: cfg.dur / 2, minOps: sh.minOps, warmup: 1}
-		if sh.size >= 64*miB {
-			spec.dur, spec.warmup = cfg.dur, 2
-		}
-		get, err := runLoad(ctx, "loopback GET "+sh.label, spec, lbCPU, func(ctx context.Context, w, _ int) (int64, error) {
-			return lb.get(ctx, sh.size, bufs[w])
-		})
-		if err != nil {
-			return err
-		}
-		put, err := runLoad(ctx, "loopback PUT "+sh.label, spec, lbCPU, func(ctx context.Context, _, _ int) (int64, error) {
-			return lb.put(ctx, sh.size)
-		})
-		if err != nil {
-			return err
-		}
-		rep.Loopback = append(rep.Loopback, get, put)
-		rep.byName[get.Name], rep.byName[put.Name] = get, put
-	}
-	fmt.Println(": done")
-	return nil
-}
 
 // shape is one S3 load: body size and concurrency.
 type shape struct {
@@ -119,59 +37,138 @@ const unsignedPut = "PUT 64MiB c=1 UNSIGNED-PAYLOAD"
 // profiled names the phases -perf records.
 var profiled = map[string]bool{"PUT 64MiB c=1": true, "PUT 4KiB c=16": true, "GET 64MiB c=1": true, unsignedPut: true}
 
-// measureS3 runs PUT then GET for every shape, small bodies first so the
-// fsync-bound phases do not share the disk with large writes' writeback,
-// and last the 64 MiB PUT with an unsigned payload.
-func measureS3(ctx context.Context, cfg config, rep *report, b *s3Bench, prof *profiler) error {
-	type phase struct {
-		name string
-		spec loadSpec
-		op   func() (opFunc, error)
+// measureThroughput measures every limit right before the S3 phase it is
+// the ceiling of, so on a machine whose load drifts both see the same
+// conditions: per shape, the fsync'd creates (4 KiB) or the hash rate and
+// fsync'd large writes (64 MiB), then loopback PUT, S3 PUT, loopback GET,
+// S3 GET. Small bodies go first, so the fsync-bound phases do not share
+// the disk with large writes' writeback; the unsigned 64 MiB PUT is last.
+func measureThroughput(ctx context.Context, cfg config, rep *report, b *s3Bench, prof *profiler, fsyncDir string) error {
+	p := b.pool
+	lb, err := startLoopback(p.buf[:64*miB])
+	if err != nil {
+		return err
 	}
-	var phases []phase
+	defer lb.Close()
+	lbCPU := cpuMeter{lb.cmd.Process.Pid}
+	// The 4 KiB files stay until the run ends: on ext4 without a journal,
+	// creating a file skips inodes freed in the last minutes, so deleting
+	// thousands of them here would slow the server's creations that follow.
+	fs4, err := newFsyncBench(filepath.Join(fsyncDir, "4KiB"), p, 4*kiB)
+	if err != nil {
+		return err
+	}
+	limit := func(into *[]loadResult, name string, spec loadSpec, meter cpuMeter, op opFunc) error {
+		syscall.Sync() // earlier phases' writeback must not bleed into this one
+		r, err := runLoad(ctx, name, spec, meter, op)
+		if err != nil {
+			return err
+		}
+		*into = append(*into, r)
+		rep.byName[r.Name] = r
+		printPhase(r, "limit")
+		return nil
+	}
 	for _, sh := range shapes {
 		putName, getName := "PUT "+sh.label, "GET "+sh.label
 		spec := loadSpec{conc: sh.conc, dur: cfg.dur, minOps: sh.minOps, warmup: 1}
-		phases = append(phases,
-			phase{putName, spec, func() (opFunc, error) { return b.putOp(putName, sh.size), nil }},
-			// The GET reads what the PUT phase wrote, so it is built after it.
-			phase{getName, spec, func() (opFunc, error) { return b.getOp(getName, putName, sh.size, sh.conc) }},
-		)
-	}
-	phases = append(phases, phase{unsignedPut, loadSpec{conc: 1, dur: cfg.dur, minOps: 8, warmup: 1}, func() (opFunc, error) {
-		return b.putOp(unsignedPut, 64*miB, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)), nil
-	}})
-	for _, ph := range phases {
-		op, err := ph.op()
-		if err != nil {
-			return err
-		}
-		syscall.Sync() // earlier phases' writeback must not bleed into this one
-		var recd *recording
-		if profiled[ph.name] {
-			if recd, err = prof.start(profileName(ph.name)); err != nil {
+		switch sh.size {
+		case 4 * kiB:
+			fspec := loadSpec{conc: sh.conc, dur: cfg.dur, warmup: 2, minOps: 8}
+			if err := limit(&rep.Fsync, "fsync 4KiB c="+strconv.Itoa(sh.conc), fspec, cpuMeter{}, fs4.op); err != nil {
+				return err
+			}
+		case 64 * miB:
+			reps := 9
+			if cfg.quick {
+				reps = 5
+			}
+			rep.Hash = measureHash(p.buf[:64*miB], reps)
+			fmt.Printf("  %-30s %9.1f MB/s (sha256 alone %.0f, md5 alone %.0f)  others %3.0f%%  [limit]\n",
+				"hash sha256+md5 concurrent", rep.Hash.Both, rep.Hash.SHA256, rep.Hash.MD5, 100*rep.Hash.OtherCPU)
+			// Not a target's limit: what flushing a large body costs
+			// the 64 MiB PUT before it may answer.
+			dir := filepath.Join(fsyncDir, "64MiB")
+			fs64, err := newFsyncBench(dir, p, 64*miB)
+			if err != nil {
+				return err
+			}
+			if err := limit(&rep.Fsync, "fsync 64MiB c=1", loadSpec{conc: 1, dur: cfg.dur, warmup: 2, minOps: 8}, cpuMeter{}, fs64.op); err != nil {
+				return err
+			}
+			if err := os.RemoveAll(dir); err != nil { // a few large files: room, not inodes
 				return err
 			}
 		}
-		r, err := runLoad(ctx, ph.name, ph.spec, cpuMeter{b.srv.Pid()}, op)
-		// Warm-up operations ran before perf attached; r.Ops is what it saw
-		// (give or take the ones in flight as it stopped).
-		path, calls, perr := recd.stop(r.Ops)
-		if perr != nil {
-			return errors.Join(err, perr)
+		// Large bodies get the full phase length: TCP's buffers take a
+		// while to grow, and short runs of few requests scatter widely.
+		lspec := loadSpec{conc: sh.conc, dur: cfg.dur / 2, minOps: sh.minOps, warmup: 1}
+		if sh.size >= 64*miB {
+			lspec.dur, lspec.warmup = cfg.dur, 2
 		}
-		if path != "" {
-			rep.Profiles[ph.name] = path
-			r.SyscallsPerOp = calls
+		bufs := make([][]byte, sh.conc)
+		for i := range bufs {
+			bufs[i] = make([]byte, 256<<10)
+		}
+		err := limit(&rep.Loopback, "loopback PUT "+sh.label, lspec, lbCPU, func(ctx context.Context, _, _ int) (int64, error) {
+			return lb.put(ctx, sh.size)
+		})
+		if err == nil {
+			err = s3Phase(ctx, rep, b, prof, putName, spec, b.putOp(putName, sh.size))
+		}
+		if err == nil {
+			err = limit(&rep.Loopback, "loopback GET "+sh.label, lspec, lbCPU, func(ctx context.Context, w, _ int) (int64, error) {
+				return lb.get(ctx, sh.size, bufs[w])
+			})
 		}
 		if err != nil {
 			return err
 		}
-		rep.S3 = append(rep.S3, r)
-		rep.byName[r.Name] = r
-		fmt.Printf("  %-30s %9.1f ops/s %9.1f MB/s  p50 %8.2f ms  p99 %8.2f ms\n", r.Name, r.OpsPerSec, r.MBPerSec, r.P50ms, r.P99ms)
+		// The GET reads what the PUT phase wrote.
+		get, err := b.getOp(getName, putName, sh.size, sh.conc)
+		if err != nil {
+			return err
+		}
+		if err := s3Phase(ctx, rep, b, prof, getName, spec, get); err != nil {
+			return err
+		}
 	}
+	return s3Phase(ctx, rep, b, prof, unsignedPut, loadSpec{conc: 1, dur: cfg.dur, minOps: 8, warmup: 1},
+		b.putOp(unsignedPut, 64*miB, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)))
+}
+
+// s3Phase runs one S3 phase against the server, under perf when the phase
+// is profiled.
+func s3Phase(ctx context.Context, rep *report, b *s3Bench, prof *profiler, name string, spec loadSpec, op opFunc) error {
+	syscall.Sync() // earlier phases' writeback must not bleed into this one
+	var recd *recording
+	if profiled[name] {
+		var err error
+		if recd, err = prof.start(profileName(name)); err != nil {
+			return err
+		}
+	}
+	r, err := runLoad(ctx, name, spec, cpuMeter{b.srv.Pid()}, op)
+	// Warm-up operations ran before perf attached; r.Ops is what it saw
+	// (give or take the ones in flight as it stopped).
+	path, calls, perr := recd.stop(r.Ops)
+	if err != nil || perr != nil {
+		return errors.Join(err, perr)
+	}
+	if path != "" {
+		rep.Profiles[name] = path
+		r.SyscallsPerOp = calls
+	}
+	rep.S3 = append(rep.S3, r)
+	rep.byName[r.Name] = r
+	printPhase(r, "s3")
 	return nil
+}
+
+// printPhase shows progress: one line per measured phase.
+func printPhase(r loadResult, kind string) {
+	fmt.Printf("  %-30s %9.1f ops/s %9.1f MB/s  p50 %8.2f ms  p99 %8.2f ms  others %3.0f%%  [%s]\n",
+		r.Name, r.OpsPerSec, r.MBPerSec, r.P50ms, r.P99ms, 100*r.OtherCPU, kind)
 }
 
 func profileName(phase string) string {
@@ -209,8 +206,8 @@ func measureMemory(ctx context.Context, cfg config, rep *report, b *s3Bench, run
 			return err
 		}
 		rep.Memory = append(rep.Memory, r)
-		fmt.Printf("  %-22s %6.1f s %7.1f MB/s  peak RSS %6.1f MiB (VmHWM %6.1f MiB, before %5.1f MiB)\n",
-			r.Name, r.Seconds, r.MBPerSec, r.PeakRSSMiB, r.HWMMiB, r.BaseRSSMiB)
+		fmt.Printf("  %-30s %6.1f s %7.1f MB/s  peak RSS %6.1f MiB (VmHWM %6.1f MiB, before %5.1f MiB)  others %3.0f%%  [memory]\n",
+			r.Name, r.Seconds, r.MBPerSec, r.PeakRSSMiB, r.HWMMiB, r.BaseRSSMiB, 100*r.OtherCPU)
 	}
 	return nil
 }
