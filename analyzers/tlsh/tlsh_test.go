@@ -18,7 +18,7 @@ import (
 func digestOf(t testing.TB, data []byte, chunk int) string {
 	t.Helper()
 	s := New()
-	if _, err := io.CopyBuffer(s, bytes.NewReader(data), make([]byte, chunk)); err != nil {
+	if _, err := io.CopyBuffer(s, onlyReader{bytes.NewReader(data)}, make([]byte, chunk)); err != nil {
 		t.Fatal(err)
 	}
 	return s.Result()
@@ -54,6 +54,9 @@ func TestKnownDigests(t *testing.T) {
 		seen++
 		// The result must not depend on how the bytes are chunked.
 		for _, chunk := range []int{1, 3, 4093, 1 << 16} {
+			if chunk == 1 && len(in.data) > 64<<10 {
+				continue // byte-at-a-time writes of big inputs only cost time
+			}
 			if got := digestOf(t, in.data, chunk); got != want {
 				t.Errorf("%s (writes of %d): got %q, want %q", in.name, chunk, got, want)
 			}
@@ -276,13 +279,13 @@ func TestStreamingMemory(t *testing.T) {
 	s := New()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	for range 48 {
+	for range 16 {
 		s.Write(buf)
 	}
 	r := s.Result()
 	runtime.ReadMemStats(&after)
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<10 {
-		t.Errorf("hashing 48 MiB allocated %d bytes", grew)
+		t.Errorf("hashing 16 MiB allocated %d bytes", grew)
 	}
 	if _, err := Parse(r); err != nil {
 		t.Errorf("result %q: %v", r, err)
@@ -305,3 +308,7 @@ func BenchmarkDiff(b *testing.B) {
 		Diff(x, y)
 	}
 }
+
+// onlyReader hides bytes.Reader's WriteTo, so io.CopyBuffer really
+// writes in pieces of the buffer's size.
+type onlyReader struct{ io.Reader }
