@@ -9,8 +9,10 @@
 // 64 MiB) and larger ones are skipped. Before anything is decoded, the
 // dimensions in the header are checked against Options.MaxPixels (default
 // 50 megapixels), so a decompression bomb is refused from its header
-// alone, with a few kilobytes buffered. Decoding itself takes about 4
-// bytes per pixel (8 for 16-bit PNG), plus the buffered file.
+// alone, with a few kilobytes buffered (a header that never parses is
+// given up after 1 MiB). Decoding itself takes about 4 bytes per pixel (8
+// for 16-bit PNG, more for progressive JPEG's coefficients), plus the
+// buffered file: at the default limits, a few hundred MiB at worst.
 package imagehash
 
 import (
