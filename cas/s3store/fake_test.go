@@ -127,6 +127,7 @@ type faultTransport struct {
 
 	mu       sync.Mutex
 	delay    time.Duration // added to every PUT, to make uploads overlap
+	gate     chan struct{} // when set, PUTs wait until it is closed
 	faults   []*fault
 	log      []request
 	inFlight int
@@ -188,13 +189,20 @@ func (ft *faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			break
 		}
 	}
-	delay := ft.delay
+	delay, gate := ft.delay, ft.gate
 	if r.Method == http.MethodPut {
 		ft.inFlight++
 		ft.peak = max(ft.peak, ft.inFlight)
 		defer func() { ft.mu.Lock(); ft.inFlight--; ft.mu.Unlock() }()
 	}
 	ft.mu.Unlock()
+	if r.Method == http.MethodPut && gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
 	if r.Method == http.MethodPut && delay > 0 {
 		select {
 		case <-time.After(delay):

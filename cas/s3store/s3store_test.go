@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -631,6 +632,54 @@ func TestStageCleansUp(t *testing.T) {
 	}
 	if _, err := st.Commit(context.Background()); !errors.Is(err, ErrDiscarded) {
 		t.Errorf("Commit after Discard = %v, want ErrDiscarded", err)
+	}
+}
+
+// TestReadAtDuringCommit: the staged bytes stay readable while an upload
+// of them is in flight (ingestion reads the upload while it commits).
+func TestReadAtDuringCommit(t *testing.T) {
+	endpoint, _ := fakeUpstream(t)
+	ft := newFaultTransport()
+	gate := make(chan struct{})
+	ft.gate = gate
+	s := openStore(t, endpoint, "p", testOptions(t, ft))
+	data := pattern(35, 10000)
+	st, err := s.Stage(context.Background(), bytes.NewReader(data), cas.StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Discard()
+	done := make(chan error, 1)
+	go func() { _, err := st.Commit(context.Background()); done <- err }()
+	for len(ft.requests("PutObject")) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	read := make(chan error, 1)
+	go func() {
+		p := make([]byte, 100)
+		n, err := st.ReadAt(p, 500)
+		if err == nil && (n != 100 || !bytes.Equal(p, data[500:600])) {
+			err = fmt.Errorf("read %d bytes that differ", n)
+		}
+		read <- err
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Errorf("ReadAt during Commit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(gate)
+		t.Fatal("ReadAt blocked behind the Commit in flight")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Commit ended (%v) while its PUT was held", err)
+	default:
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatalf("Commit: %v", err)
 	}
 }
 

@@ -88,9 +88,12 @@ type staged struct {
 	s   *Store
 	ref cas.SizedRef
 
-	// mu serializes Commit and Discard; ReadAt only reads f under it.
-	mu sync.Mutex
-	f  *os.File // nil after Discard
+	// commitMu serializes Commit and Discard, so the file stays open for
+	// the whole of an upload; ReadAt needs only mu, and so runs beside a
+	// Commit.
+	commitMu sync.Mutex
+	mu       sync.RWMutex
+	f        *os.File // nil after Discard
 }
 
 func (st *staged) Ref() cas.SizedRef { return st.ref }
@@ -98,13 +101,12 @@ func (st *staged) Ref() cas.SizedRef { return st.ref }
 // ReadAt reads the staged bytes. Safe for concurrent use, also during
 // Commit.
 func (st *staged) ReadAt(p []byte, off int64) (int, error) {
-	st.mu.Lock()
-	f := st.f
-	st.mu.Unlock()
-	if f == nil {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.f == nil {
 		return 0, ErrDiscarded
 	}
-	return f.ReadAt(p, off)
+	return st.f.ReadAt(p, off)
 }
 
 // Commit makes the blob exist upstream: nothing is sent when an object of
@@ -113,26 +115,32 @@ func (st *staged) ReadAt(p []byte, off int64) (int, error) {
 // concurrent writer won). It keeps the temp file, so a later Commit can
 // re-create a blob removed in between.
 func (st *staged) Commit(ctx context.Context) (bool, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.f == nil {
+	st.commitMu.Lock()
+	defer st.commitMu.Unlock()
+	st.mu.RLock()
+	f := st.f
+	st.mu.RUnlock()
+	if f == nil {
 		return false, fmt.Errorf("s3store: commit %s: %w", st.ref.Ref, ErrDiscarded)
 	}
 	if err := ctxErr(ctx, "commit"); err != nil {
 		return false, err
 	}
-	return st.s.commit(ctx, st.f, st.ref)
+	return st.s.commit(ctx, f, st.ref)
 }
 
-// Discard closes and removes the temp file. The blob, if committed, stays.
+// Discard closes and removes the temp file, after any Commit in progress.
+// The blob, if committed, stays.
 func (st *staged) Discard() error {
+	st.commitMu.Lock()
+	defer st.commitMu.Unlock()
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.f == nil {
-		return nil
-	}
 	f := st.f
 	st.f = nil
+	st.mu.Unlock()
+	if f == nil {
+		return nil
+	}
 	err := f.Close()
 	if rerr := os.Remove(f.Name()); rerr != nil && err == nil {
 		err = rerr
