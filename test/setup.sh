@@ -8,6 +8,7 @@ packages=(
   rclone s3cmd s3fs fuse3           # real S3 clients (s3fs mounts need FUSE)
   p7zip-full bzip2 xz-utils zstd    # archive tools used to cross-check fixtures
   libarchive-tools unzip zip unrar-free
+  ssdeep tlsh-tools                 # golden tests of the similarity analyzers
   curl openssl
 )
 missing=()
