@@ -44,7 +44,9 @@
 // object with identical bytes, and several may report created=true (see
 // castest.WithLooseCreated). The temp file outlives Commit until Discard,
 // so a later Commit re-creates a blob removed in between, which the index's
-// reference-count protocol relies on.
+// reference-count protocol relies on. A process killed mid-upload can leave
+// an unfinished multipart upload (never a blob): give the bucket an
+// AbortIncompleteMultipartUpload lifecycle rule.
 //
 // # Retries
 //
@@ -84,6 +86,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -138,8 +141,9 @@ type Options struct {
 	// BatchUploads is how many blobs of one Batch upload at once.
 	// Default 16.
 	BatchUploads int
-	// MaxAttempts caps the attempts of each request, the first included.
-	// Default 5.
+	// MaxAttempts caps the attempts of each request, the first included,
+	// and a Fetch reader re-opens a broken body at most MaxAttempts-1
+	// times. Default 5.
 	MaxAttempts int
 	// MaxBackoff caps the delay between attempts. Default 20s.
 	MaxBackoff time.Duration
@@ -253,6 +257,17 @@ func newClient(ctx context.Context, cfg Config, opts Options) (*s3.Client, error
 	}
 	if awsCfg.Region == "" {
 		awsCfg.Region = "us-east-1" // what MinIO and most S3 servers sign with
+	}
+	// Keep a connection per upload a Batch or a multipart upload may have
+	// in flight (the SDK keeps 10 per host), so bursts do not churn TCP.
+	if awsCfg.HTTPClient == nil {
+		awsCfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	if bc, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		idle := max(opts.BatchUploads, opts.PartConcurrency) * 2
+		awsCfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, idle)
+		})
 	}
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
