@@ -34,8 +34,9 @@
 // refuses bytes that do not hash to the key; over plain HTTP the same
 // digest signs the payload, so the body is not hashed a second time (over
 // HTTPS the SDK sends it unsigned). Multipart parts carry CRC32 checksums
-// (over HTTPS as aws-chunked trailers). A PUT or a multipart completion is atomic upstream, so a
-// failed upload leaves no blob; a failed multipart upload is aborted.
+// (over HTTPS as aws-chunked trailers). A PUT or a multipart completion is
+// atomic upstream, so a failed upload leaves no blob; a failed multipart
+// upload is aborted. NewBatch overlaps the uploads of many small blobs.
 //
 // Uploads send If-None-Match: *. Upstreams that honour it (AWS S3, MinIO)
 // answer a lost race with 412 and Commit reports created=false, so exactly
