@@ -13,17 +13,8 @@ import (
 	"dewar/index/sqlindex"
 )
 
-// slowdown scales time bounds: the race detector makes the pure-Go SQLite
-// several times slower.
-func slowdown() time.Duration {
-	if raceEnabled {
-		return 10
-	}
-	return 1
-}
-
 // TestFinishManyFiles: recording a job of 2,500 new files (and as many
-// paths) is batched, well under a second.
+// paths) works in one Finish; the time is logged, not asserted.
 func TestFinishManyFiles(t *testing.T) {
 	ctx := t.Context()
 	ix := openTemp(t, Options{})
@@ -52,9 +43,6 @@ func TestFinishManyFiles(t *testing.T) {
 	t.Logf("Finish of %d files took %v", len(r.Files), took)
 	if j.Stats.NewFiles != 2501 {
 		t.Errorf("stats %+v", j.Stats)
-	}
-	if limit := time.Second * slowdown(); took > limit {
-		t.Errorf("Finish of 2,500 files took %v, want under %v", took, limit)
 	}
 }
 
@@ -114,9 +102,9 @@ func TestJobsOfFileManyJobs(t *testing.T) {
 		}
 		t.Logf("page after %v: %d occurrences, more=%v, %v", after, len(occ), more, took)
 	}
-	if limit := 50 * time.Millisecond * slowdown(); worst > limit {
-		t.Errorf("slowest page took %v, want under %v", worst, limit)
-	}
+	// Speed is reported (t.Logf above), never asserted: the plans below
+	// are what keeps pages fast whatever the machine's load.
+	t.Logf("slowest page took %v", worst)
 	// The plans: index ranges in order, no temporary sort, no full scan.
 	for _, q := range []string{
 		`SELECT job_id, path FROM tree WHERE blob = ? AND (job_id, path) > (?, ?) ORDER BY job_id, path LIMIT ?`,
