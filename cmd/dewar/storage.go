@@ -11,6 +11,7 @@ import (
 
 	"dewar/cas"
 	"dewar/cas/filestore"
+	"dewar/cas/s3store"
 	"dewar/index"
 	"dewar/index/postgres"
 	"dewar/index/sqlite"
@@ -62,8 +63,18 @@ func openStore(spec, dataDir string) (cas.Store, error) {
 			dir = filepath.Join(u.Host, u.Path)
 		}
 		return filestore.Open(dir, filestore.Options{})
+	case "s3":
+		tmp := filepath.Join(dataDir, "tmp")
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			return nil, err
+		}
+		st, err := s3store.Open(context.Background(), spec, s3store.Options{TempDir: tmp})
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		return st, nil
 	default:
-		return nil, fmt.Errorf("--store %q: unsupported scheme %q (use file://DIR)", spec, u.Scheme)
+		return nil, fmt.Errorf("--store: unsupported scheme %q (use file://DIR or s3://bucket/prefix?endpoint=…)", u.Scheme)
 	}
 }
 
