@@ -54,7 +54,7 @@ func openStore(spec, dataDir string) (cas.Store, error) {
 	}
 	u, err := url.Parse(spec)
 	if err != nil {
-		return nil, fmt.Errorf("--store %q: %w", spec, err)
+		return nil, fmt.Errorf("--store: %w", err)
 	}
 	switch u.Scheme {
 	case "file":
