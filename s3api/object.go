@@ -95,6 +95,17 @@ func (s *Server) readObject(q *request, withBody bool) error {
 		rng, partial = br, true
 	}
 
+	// Open before any object header is set: when it fails, the error
+	// response must not carry the object's ETag, checksums or metadata
+	// (an SDK validates the error body against x-amz-checksum-*).
+	var rc io.ReadCloser
+	if withBody && rng.length > 0 {
+		if rc, err = obj.Open(ctx, rng.offset, rng.length); err != nil {
+			return err
+		}
+		defer rc.Close()
+	}
+
 	h := q.w.Header()
 	writeObjectHeaders(h, info)
 	if strings.EqualFold(q.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") && !partial {
@@ -109,15 +120,6 @@ func (s *Server) readObject(q *request, withBody bool) error {
 	if !withBody {
 		q.w.WriteHeader(status)
 		return nil
-	}
-	var rc io.ReadCloser
-	if rng.length > 0 {
-		if rc, err = obj.Open(ctx, rng.offset, rng.length); err != nil {
-			h.Del("Content-Length")
-			h.Del("Content-Range")
-			return err
-		}
-		defer rc.Close()
 	}
 	q.w.WriteHeader(status)
 	if rc != nil {
