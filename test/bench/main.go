@@ -175,8 +175,8 @@ func run(ctx context.Context, cfg config) error {
 		rep.Profiles = map[string]string{}
 		rep.Notes = append(rep.Notes, "perf was recording during the profiled phases; their figures carry its overhead")
 	}
-	fmt.Printf("dewar bench: %d CPUs, %s, load average %s, data under %s (%s, same device as the repo: %v, %.0f GiB free)\n",
-		rep.Machine.CPUs, rep.Machine.GoVersion, rep.Machine.LoadStart, runDir, rep.Machine.FSType, rep.Machine.SameDevice, rep.Machine.FreeGiB)
+	fmt.Printf("dewar bench: %d CPUs, %s, load average %s, data under %s (%s, same device as the repo: %v; default temp dir too: %v; %.0f GiB free)\n",
+		rep.Machine.CPUs, rep.Machine.GoVersion, rep.Machine.LoadStart, runDir, rep.Machine.FSType, rep.Machine.SameDevice, rep.Machine.TempSameDev, rep.Machine.FreeGiB)
 
 	p := newPool(128 * miB)
 
@@ -191,7 +191,7 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
+	defer func() { _ = srv.Stop() }() // on errors; the normal path stops it below and checks
 	fmt.Printf("server: pid %d on %s\n", srv.Pid(), srv.url)
 	if prof != nil {
 		prof.server = srv.Pid()
@@ -209,7 +209,10 @@ func run(ctx context.Context, cfg config) error {
 			return errors.Join(err, srv.Alive())
 		}
 	}
-	srv.Stop()
+	if err := srv.Stop(); err != nil {
+		return err
+	}
+	fmt.Println("server: stopped cleanly (SIGTERM)")
 	rep.Machine.LoadEnd = loadAvg()
 	rep.Wire = rec.All()
 	rep.Rows = buildRows(rep)

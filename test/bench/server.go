@@ -104,7 +104,7 @@ func startServer(ctx context.Context, bin, dataDir, logPath string) (*server, er
 	s := &server{cmd: cmd, done: make(chan struct{}), url: "http://" + s3Addr, dataDir: dataDir, logPath: logPath}
 	go func() { _ = cmd.Wait(); logf.Close(); close(s.done) }()
 	if err := s.waitReady(ctx); err != nil {
-		s.Stop()
+		_ = s.Stop()
 		return nil, err
 	}
 	return s, nil
@@ -145,11 +145,12 @@ func (s *server) Alive() error {
 }
 
 // Stop sends SIGTERM and waits for a graceful exit, then SIGKILL after a
-// minute. Only the process the bench started is signalled.
-func (s *server) Stop() {
+// minute. Only the process the bench started is signalled. It returns an
+// error when the server did not exit cleanly; later calls return nil.
+func (s *server) Stop() error {
 	select {
 	case <-s.done:
-		return
+		return nil
 	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -158,7 +159,12 @@ func (s *server) Stop() {
 	case <-time.After(time.Minute):
 		_ = s.cmd.Process.Kill()
 		<-s.done
+		return fmt.Errorf("bench: dewar ignored SIGTERM for a minute; killed")
 	}
+	if st := s.cmd.ProcessState; st != nil && !st.Success() {
+		return fmt.Errorf("bench: dewar exited with %v after SIGTERM; log:\n%s", st, s.logTail())
+	}
+	return nil
 }
 
 func (s *server) logTail() string {
