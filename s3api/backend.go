@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 )
@@ -77,9 +78,17 @@ type ObjectInfo struct {
 // describes (content addressing makes that natural).
 type Object struct {
 	Info ObjectInfo
-	// Open returns length bytes from offset (length < 0: to the end).
+	// Open returns length bytes from offset (length < 0: to the end). When
+	// the key was overwritten since Info was taken and those bytes are gone,
+	// it returns an error wrapping ErrObjectChanged.
 	Open func(ctx context.Context, offset, length int64) (io.ReadCloser, error)
 }
+
+// ErrObjectChanged tells s3api that an object was replaced between
+// GetObject and Open (a store that drops unreferenced bytes at once can
+// see that); s3api then serves the GET again from GetObject, so the read
+// is ordered after the overwrite instead of failing.
+var ErrObjectChanged = errors.New("s3api: object replaced while being read")
 
 // BodySums are what s3api computed over a request body while it streamed.
 type BodySums struct {

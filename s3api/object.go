@@ -3,6 +3,7 @@ package s3api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -55,9 +56,24 @@ func writePutResult(h http.Header, res *PutResult) {
 func (s *Server) headObject(q *request) error { return s.readObject(q, false) }
 func (s *Server) getObject(q *request) error  { return s.readObject(q, true) }
 
-// readObject serves GET and HEAD: preconditions, then partNumber or Range,
-// then headers, then (GET) the bytes.
+// readAttempts bounds how often a GET starts over when the object is
+// replaced under it (ErrObjectChanged).
+const readAttempts = 3
+
+// readObject serves GET and HEAD, starting over when the object changed
+// between the lookup and the read (nothing has been sent by then).
 func (s *Server) readObject(q *request, withBody bool) error {
+	for attempt := 1; ; attempt++ {
+		err := s.readObjectOnce(q, withBody)
+		if !errors.Is(err, ErrObjectChanged) || attempt == readAttempts {
+			return err
+		}
+	}
+}
+
+// readObjectOnce serves GET and HEAD: preconditions, then partNumber or
+// Range, then (GET) opening the bytes, then headers, then the bytes.
+func (s *Server) readObjectOnce(q *request, withBody bool) error {
 	ctx := q.r.Context()
 	obj, err := s.cfg.Backend.GetObject(ctx, q.bucket, q.key)
 	if err != nil {
