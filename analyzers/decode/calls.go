@@ -2,12 +2,8 @@ package decode
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/base64"
 	"encoding/hex"
-	"io"
 )
 
 // transform is what a decoding function does to its string argument.
@@ -30,22 +26,9 @@ var calls = map[string]transform{
 	"unescape":                {URL, decodePercent},
 	"html_entity_decode":      {Entity, decodeEntities},
 	"htmlspecialchars_decode": {Entity, decodeEntities},
-	"gzinflate": {Deflate, func(sc *scanner, in []byte) ([]byte, bool) {
-		return readCapped(flate.NewReader(bytes.NewReader(in)), sc.s.left)
-	}},
-	"gzuncompress": {Zlib, func(sc *scanner, in []byte) ([]byte, bool) { return unzip(sc, in, zlibReader) }},
-	"gzdecode":     {Gzip, func(sc *scanner, in []byte) ([]byte, bool) { return unzip(sc, in, gzipReader) }},
-}
-
-func zlibReader(r io.Reader) (io.Reader, error) { return zlib.NewReader(r) }
-func gzipReader(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
-
-func unzip(sc *scanner, in []byte, open func(io.Reader) (io.Reader, error)) ([]byte, bool) {
-	r, err := open(bytes.NewReader(in))
-	if err != nil {
-		return nil, false
-	}
-	return readCapped(r, sc.s.left)
+	"gzinflate":               {Deflate, (*scanner).unflate},
+	"gzuncompress":            {Zlib, (*scanner).unzlib},
+	"gzdecode":                {Gzip, (*scanner).gunzip},
 }
 
 func decodeBase64(sc *scanner, in []byte) ([]byte, bool) {

@@ -108,6 +108,7 @@ type state struct {
 	seed    maphash.Seed
 	seen    map[seenKey]struct{}
 	scratch []byte
+	inflaters
 }
 
 func (s *state) full() bool { return s.left <= 0 || len(s.out) >= s.opts.MaxResults }

@@ -2,12 +2,8 @@ package decode
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/base64"
 	"encoding/hex"
-	"io"
 )
 
 // minRun is the shortest base64 or hex run tried: 12 decoded bytes of
@@ -216,42 +212,25 @@ func (sc *scanner) inflate(b []byte) ([]byte, string, bool) {
 		return nil, "", false
 	}
 	var (
-		r     io.Reader
+		out   []byte
+		ok    bool
 		label string
 	)
 	switch {
 	case b[0] == 0x1f && b[1] == 0x8b:
-		z, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			return nil, "", false
-		}
-		r, label = z, Gzip
+		out, ok = sc.gunzip(b)
+		label = Gzip
 	case b[0]&0x0f == 8 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0:
-		z, err := zlib.NewReader(bytes.NewReader(b))
-		if err != nil {
-			return nil, "", false
-		}
-		r, label = z, Zlib
+		out, ok = sc.unzlib(b)
+		label = Zlib
 	default:
-		r, label = flate.NewReader(bytes.NewReader(b)), Deflate
+		out, ok = sc.unflate(b)
+		label = Deflate
 	}
-	out, ok := readCapped(r, sc.s.left)
 	if !ok || !printable(out) {
 		return nil, "", false
 	}
 	return out, label, true
-}
-
-// readCapped reads r to its end or to limit bytes. A stream that breaks
-// before either is not trusted: random bytes inflate to a little garbage
-// before an error.
-func readCapped(r io.Reader, limit int) ([]byte, bool) {
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, int64(limit)))
-	if err != nil {
-		return nil, false
-	}
-	return buf.Bytes(), n > 0
 }
 
 // dataURISkipped reports whether the run at start is the body of a data:
