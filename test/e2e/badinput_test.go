@@ -106,6 +106,7 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("invalid bucket %q was created", bk.Name)
 				}
 			}
+			s.mustServe()
 		})
 
 		step(t, s, "key-too-long", func(t *testing.T, s *server) {
