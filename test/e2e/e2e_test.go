@@ -87,7 +87,7 @@ func fixtures(t *testing.T) (small, big string) {
 var oddNames = []string{
 	"with space", "plus+sign", "per%cent", "eq=ual", "amp&ersand", "quo'te",
 	"(paren)", "[bracket]", "til~de", "com,ma", "semi;colon", "ha#sh", "at@sign",
-	"\u00fcber", "\u65e5\u672c\u8a9e", "snow\u2603man", "100%25+%2B",
+	"\u00fcber", "\u65e5\u672c\u8a9e", "snow\u2603man", "100%25+%2B", `what?is*this!$:"\^{}|<>`,
 }
 
 // oddDirs are the sub-prefixes of the listing tree.
