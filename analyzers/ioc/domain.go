@@ -33,7 +33,8 @@ import (
 //     event, ...); when the first label is one character, unless the TLD
 //     is .com/.net/.org or the name is t.me or wa.me (minified e.ui.ie,
 //     t.is); when a label is camelCase (wrapMap.th) unless the TLD is
-//     .com/.net/.org (PayPal.com).
+//     .com/.net/.org (PayPal.com); when a neighbouring byte is not text
+//     (invalid UTF-8: names in random binary data are chance).
 //  4. File names. Dropped when a label between the first and the last is
 //     a file word (jquery.min.js's "min", "tar", "bak", "php", ...), or
 //     the run started with a dot and the first label is one (".tar.br").
@@ -80,7 +81,7 @@ var codeReceivers = set("this", "self", "that", "window", "document", "console",
 	"error", "module", "exports", "props", "state", "options", "opts", "params", "args", "obj", "result",
 	"res", "req", "response", "request", "config", "settings", "el", "elem", "element", "item", "node",
 	"target", "data", "math", "json", "object", "array", "string", "number", "location", "navigator",
-	"prototype", "jquery", "parent", "value", "method", "build", "package", "profile", "process", "user")
+	"prototype", "parent", "value", "method", "build", "package", "profile", "process", "user")
 
 // shortHosts are two-label names with a one-letter first label worth
 // keeping: Telegram's and WhatsApp's link hosts.

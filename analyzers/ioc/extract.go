@@ -56,7 +56,8 @@ func (x *extractor) emit(typ Type, value, class string, start, end int) {
 }
 
 // context returns t[start:end] with up to ContextBytes around it, cut at
-// rune boundaries, the match itself cut at maxValue, control bytes blanked.
+// rune boundaries, the match itself cut at maxContext, control bytes
+// blanked.
 func context(t []byte, start, end int) string {
 	lo, hi := max(0, start-ContextBytes), min(len(t), end+ContextBytes)
 	for lo > 0 && lo < start && !utf8.RuneStart(t[lo]) {
@@ -66,8 +67,8 @@ func context(t []byte, start, end int) string {
 		hi--
 	}
 	var b []byte
-	if end-start > maxValue {
-		b = append(append(append(b, t[lo:start+maxValue]...), "..."...), t[end:hi]...)
+	if end-start > maxContext {
+		b = append(append(append(b, t[lo:start+maxContext]...), "..."...), t[end:hi]...)
 	} else {
 		b = t[lo:hi]
 	}

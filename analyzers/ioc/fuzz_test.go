@@ -33,7 +33,7 @@ func FuzzExtract(f *testing.F) {
 			if in.Offset < 0 || in.Offset >= int64(max(len(data), 1)) {
 				t.Fatalf("%v at %d of %d", keyOf(in), in.Offset, len(data))
 			}
-			if in.Value == "" || len(in.Value) > maxValue+32 || len(in.Context) > maxValue+2*ContextBytes+8 || len(in.Chain) > 4 {
+			if in.Value == "" || len(in.Value) > maxValue+32 || len(in.Context) > maxContext+2*ContextBytes+8 || len(in.Chain) > 4 {
 				t.Fatalf("unbounded %v: context %d", keyOf(in), len(in.Context))
 			}
 			if !utf8.ValidString(in.Context) {

@@ -64,8 +64,8 @@ type Indicator struct {
 	// Offset is where the indicator starts in the file; for a decoded one,
 	// where the outermost encoded string it came from starts.
 	Offset int64
-	// Context is the indicator with up to ContextBytes of text on each
-	// side, from the text it was found in (decoded text when Chain is
+	// Context is the indicator (its first 256 bytes when longer) with up
+	// to ContextBytes of text on each side, from the text it was found in (decoded text when Chain is
 	// set), control characters blanked.
 	Context string
 	// Chain is the decode chain (decode.Decoded.Chain), empty when the
@@ -94,6 +94,7 @@ const (
 	Lookback     = 4 << 10
 	ContextBytes = 40
 	maxValue     = 2048 // longest URL kept; longer ones are cut here
+	maxContext   = 256  // longest match shown whole in a Context
 )
 
 // Options bound a Sink. Zero fields take the defaults.

@@ -114,6 +114,9 @@ func TestFinds(t *testing.T) {
 		{"idn url", `https://пример.рф/login`, []want{{Domain, "xn--e1afmkfd.xn--p1ai", ""}}},
 		{"entity email", `<a href="mailto:&#120;&#64;evil.example">contact</a>`, []want{{Email, "x@evil.example", "html"}}},
 		{"t.me", `join t.me/stolenlogs`, []want{{Domain, "t.me", ""}}},
+		{"license comment", `/*! jQuery v3.6.1 | (c) OpenJS Foundation | jquery.org/license */`, []want{{Domain, "jquery.org", ""}}},
+		{"chinese text", "访问evil-login.com获取", []want{{Domain, "evil-login.com", ""}}},
+		{"binary strings", "\x00\x00evil-c2.net\x00\x01", []want{{Domain, "evil-c2.net", ""}}},
 	} {
 		r := Extract([]byte(tc.in), Options{})
 		for _, w := range tc.want {
@@ -281,7 +284,7 @@ func TestContextBounded(t *testing.T) {
 	long := "https://evil.example.com/" + strings.Repeat("a", 3000)
 	r := Extract([]byte(strings.Repeat("x", 100)+" "+long+" "+strings.Repeat("y", 100)), Options{})
 	for _, in := range r.Indicators {
-		if len(in.Context) > maxValue+2*ContextBytes+3 || len(in.Value) > maxValue {
+		if len(in.Context) > maxContext+2*ContextBytes+3 || len(in.Value) > maxValue {
 			t.Errorf("%s: context %d bytes, value %d", in.Type, len(in.Context), len(in.Value))
 		}
 	}

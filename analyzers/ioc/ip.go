@@ -133,21 +133,24 @@ func versionBefore(t []byte, s int) bool {
 	return versionWords[strings.ToLower(string(t[w:j]))]
 }
 
-// colons scans around each ':' for IPv6 addresses and Telegram bot tokens.
+// colons scans around each ':' for Telegram bot tokens and IPv6
+// addresses. Each run of IPv6 characters is tried once, so a file of
+// colons costs no more than a file of letters.
 func (x *extractor) colons() {
 	t := x.t
-	next := 0 // t[:next] was consumed by an earlier find
+	next := 0 // t[:next] was consumed by an earlier find or run
 	for i := 0; i < len(t); i++ {
-		if t[i] != ':' || i < next {
+		if t[i] != ':' {
 			continue
 		}
 		if end := x.botToken(i); end > 0 {
 			next = end
 			continue
 		}
-		if end := x.ipv6(i); end > 0 {
-			next = end
+		if i < next {
+			continue
 		}
+		next = x.ipv6(i, next)
 	}
 }
 
@@ -159,26 +162,27 @@ func hexDigit(c byte) bool {
 
 func identChar(c byte) bool { return alnum(c) || c == '_' }
 
-// ipv6 tries the run of IPv6 characters around the ':' at t[p] and returns
-// the run's end when it was an address, else 0.
-func (x *extractor) ipv6(p int) int {
+// ipv6 tries the run of IPv6 characters around the ':' at t[p], not
+// reaching back before floor, and returns the run's end.
+func (x *extractor) ipv6(p, floor int) int {
 	t := x.t
 	s, e := p, p
-	for s > 0 && p-s < 45 && ipv6Char(t[s-1]) {
+	for s > floor && ipv6Char(t[s-1]) {
 		s--
 	}
-	for e < len(t) && e-p < 45 && ipv6Char(t[e]) {
+	for e < len(t) && ipv6Char(t[e]) {
 		e++
 	}
+	end := e
 	for e > p && t[e-1] == '.' {
 		e--
 	}
-	if s > 0 && (identChar(t[s-1]) || t[s-1] == '.') || e < len(t) && identChar(t[e]) {
-		return 0
+	if e-s > 45 || s > 0 && (identChar(t[s-1]) || t[s-1] == '.') || e < len(t) && identChar(t[e]) {
+		return end
 	}
 	run := string(t[s:e])
 	if strings.Count(run, ":") < 2 {
-		return 0
+		return end
 	}
 	groups := 0
 	for _, g := range strings.Split(run, ":") {
@@ -190,19 +194,15 @@ func (x *extractor) ipv6(p int) int {
 		}
 	}
 	if groups < 3 && run != "::1" {
-		return 0
+		return end
 	}
 	a, err := netip.ParseAddr(run)
 	if err != nil || !a.Is6() {
-		return 0
+		return end
 	}
-	if a.Is4In6() {
-		u := a.Unmap()
-		x.emit(IP, u.String(), ipClass(u), s, e)
-		return e
-	}
+	a = a.Unmap()
 	x.emit(IP, a.String(), ipClass(a), s, e)
-	return e
+	return end
 }
 
 var (

@@ -12,11 +12,15 @@ import (
 // urlRe is xurls' strict URL pattern for the schemes kits send data over.
 // It is only ever run on a short window starting at a scheme, so its cost
 // does not grow with the file.
+// Anchored, so a window that does not start with a URL fails at once
+// instead of being searched to its end.
 var urlRe = func() *regexp.Regexp {
 	re, err := xurls.StrictMatchingScheme(`https?://|ftps?://|sftp://|wss?://`)
 	if err != nil {
 		panic(err)
 	}
+	re = regexp.MustCompile(`^(?:` + re.String() + `)`)
+	re.Longest()
 	return re
 }()
 
@@ -67,14 +71,26 @@ func (x *extractor) urlAt(e int, json bool) int {
 	if !known {
 		return 0
 	}
-	end := s
+	// The host first: it is cheap to check, and the pattern is not.
+	a := e + 3
+	if json {
+		a = e + 5
+	}
+	j := a
+	for j < len(t) && j-a < 512 && !urlStop(t[j]) && t[j] != '/' && t[j] != '?' && t[j] != '#' && t[j] != '\\' {
+		j++
+	}
+	if _, _, ok := splitHost(t[a:j]); !ok {
+		return 0
+	}
+	end := j
 	for end < len(t) && end-s < maxWindow {
 		c := t[end]
 		if c == '\\' && json && end+1 < len(t) && t[end+1] == '/' {
 			end += 2
 			continue
 		}
-		if c <= ' ' || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' || c == '\\' || c == 0x7f {
+		if urlStop(c) || c == '\\' {
 			break
 		}
 		end++
@@ -84,37 +100,21 @@ func (x *extractor) urlAt(e int, json bool) int {
 		w = bytes.ReplaceAll(w, []byte(`\/`), []byte("/"))
 	}
 	loc := urlRe.FindIndex(w)
-	if loc == nil || loc[0] != 0 {
+	if loc == nil {
 		return 0
 	}
-	u := string(w[:loc[1]])
-	rest := u[len(scheme)+3:]
-	auth := rest
-	if k := strings.IndexAny(rest, "/?#"); k >= 0 {
-		auth = rest[:k]
+	u := w[:loc[1]]
+	auth, hostport, ok := splitHost(u[len(scheme)+3:])
+	if !ok {
+		return 0
 	}
-	hostport := auth
-	if k := strings.LastIndexByte(auth, '@'); k >= 0 {
-		hostport = auth[k+1:]
-	}
-	host := hostport
-	if strings.HasPrefix(host, "[") {
-		k := strings.IndexByte(host, ']')
-		if k < 0 {
-			return 0
-		}
-		host = host[1:k]
-	} else if k := strings.LastIndexByte(host, ':'); k >= 0 && allDigits(host[k+1:]) {
-		host = host[:k]
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	typ, value, class := hostIndicator(host)
+	typ, value, class := hostIndicator(hostOf(hostport))
 	if typ == "" {
 		return 0
 	}
 	// Normalise: lowercase scheme and host, keep the rest as written.
-	k := len(scheme) + 3 + (len(auth) - len(hostport))
-	norm := scheme + "://" + u[len(scheme)+3:k] + strings.ToLower(hostport) + u[k+len(hostport):]
+	userinfo := auth[:len(auth)-len(hostport)]
+	norm := scheme + "://" + string(userinfo) + strings.ToLower(string(hostport)) + string(u[len(scheme)+3+len(auth):])
 	if len(norm) > maxValue {
 		norm = norm[:maxValue]
 	}
@@ -125,6 +125,46 @@ func (x *extractor) urlAt(e int, json bool) int {
 	x.emit(URL, norm, "", s, stop)
 	x.emit(typ, value, class, s, stop)
 	return stop
+}
+
+// urlStop: bytes that end a URL in text.
+func urlStop(c byte) bool {
+	return c <= ' ' || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' || c == 0x7f
+}
+
+// splitHost cuts the authority off what follows "scheme://" and the
+// host[:port] off the authority; ok reports a plausible host.
+func splitHost(rest []byte) (auth, hostport []byte, ok bool) {
+	auth = rest
+	if k := bytes.IndexAny(rest, "/?#"); k >= 0 {
+		auth = rest[:k]
+	}
+	hostport = auth
+	if k := bytes.LastIndexByte(auth, '@'); k >= 0 {
+		hostport = auth[k+1:]
+	}
+	h := hostOf(hostport)
+	if h == "" {
+		return nil, nil, false
+	}
+	typ, _, _ := hostIndicator(h)
+	return auth, hostport, typ != ""
+}
+
+// hostOf strips the port and IPv6 brackets from host[:port], lowercases
+// it and drops a final dot.
+func hostOf(hostport []byte) string {
+	host := hostport
+	if len(host) > 0 && host[0] == '[' {
+		k := bytes.IndexByte(host, ']')
+		if k < 0 {
+			return ""
+		}
+		host = host[1:k]
+	} else if k := bytes.LastIndexByte(host, ':'); k >= 0 && allDigits(string(host[k+1:])) {
+		host = host[:k]
+	}
+	return strings.TrimSuffix(strings.ToLower(string(host)), ".")
 }
 
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
