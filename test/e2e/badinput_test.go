@@ -153,7 +153,7 @@ func TestBadInput(t *testing.T) {
 
 		step(t, s, "curl-killed-mid-upload", func(t *testing.T, s *server) {
 			u := s.presign(http.MethodPut, b, "killed/by curl", 10*time.Minute)
-			args := []string{"-sS", "-o", os.DevNull, "--limit-rate", "4M", "-T", big}
+			args := []string{"-q", "-sS", "-o", os.DevNull, "--limit-rate", "4M", "-T", big}
 			if s.tls {
 				args = append(args, "--cacert", s.CAFile)
 			}

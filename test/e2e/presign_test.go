@@ -118,8 +118,8 @@ func TestPresign(t *testing.T) {
 	})
 }
 
-// curl fetches u (trusting the server's certificate) and returns the
-// status and body.
+// curl fetches u (trusting the server's certificate, ignoring ~/.curlrc)
+// and returns the status and body.
 func (s *server) curl(u string, args ...string) (int, []byte) {
 	s.t.Helper()
 	out, err := os.CreateTemp(s.dir, "curl-")
@@ -127,7 +127,7 @@ func (s *server) curl(u string, args ...string) (int, []byte) {
 		s.t.Fatal(err)
 	}
 	out.Close()
-	full := []string{"-sS", "-o", out.Name(), "-w", "%{http_code}"}
+	full := []string{"-q", "-sS", "-o", out.Name(), "-w", "%{http_code}"}
 	if s.tls {
 		full = append(full, "--cacert", s.CAFile)
 	}
