@@ -147,6 +147,25 @@ func TestS3fs(t *testing.T) {
 			}
 			s.mustExist(b, "newdir/big", fileSHA256(t, big))
 			sameFile(t, dst, big)
+			// Renaming a big file is a multipart copy (UploadPartCopy) that
+			// carries the metadata in CreateMultipartUpload.
+			if err := os.Chmod(dst, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			renamed := filepath.Join(dir, "big.renamed")
+			if err := os.Rename(dst, renamed); err != nil {
+				t.Fatal(err)
+			}
+			s.mustBeAbsent(b, "newdir/big")
+			s.mustExist(b, "newdir/big.renamed", fileSHA256(t, big))
+			_, h := s.head(b, "newdir/big.renamed")
+			if mode := metaMode(t, h); mode&0o777 != 0o600 {
+				t.Errorf("after renaming the 40 MiB file: x-amz-meta-mode %o, want 0600", mode)
+			}
+			if err := os.Rename(renamed, dst); err != nil {
+				t.Fatal(err)
+			}
+			sameFile(t, dst, big)
 		})
 
 		step(t, s, "overwrite-inside-40MiB", func(t *testing.T, s *server) {
