@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -42,8 +43,9 @@ type Options struct {
 	// Poll is how often idle workers look for work (default 1s); Notify
 	// wakes them at once.
 	Poll time.Duration
-	// MaxAttempts before a job that keeps failing for transient reasons is
-	// marked failed (default 5).
+	// MaxAttempts before a job that keeps failing for transient reasons,
+	// or whose attempts keep being cut off by a dying process, is marked
+	// failed (default 5).
 	MaxAttempts int
 	// Archive limits and passwords.
 	Limits    archive.Limits
@@ -192,7 +194,17 @@ func (r *Runner) run(ctx context.Context, j index.Job, lease index.Lease) {
 		}
 	}()
 	start := time.Now()
-	res, perr := r.process(jctx, j)
+	var res *index.JobResult
+	var perr error
+	if j.Attempts > r.o.MaxAttempts {
+		// Every earlier attempt ended without a result or a retry: the
+		// process died under it (killed, out of memory). Taking it again
+		// could crash the server again, forever.
+		res = &index.JobResult{Status: index.JobFailed, Error: fmt.Sprintf(
+			"gave up after %d attempts: each was interrupted (the server stopped or crashed while processing this upload)", j.Attempts-1)}
+	} else {
+		res, perr = r.processSafely(jctx, j)
+	}
 	cancel(nil)
 	<-hbDone
 	mu.Lock()
@@ -244,6 +256,19 @@ func (r *Runner) run(ctx context.Context, j index.Job, lease index.Lease) {
 			"files", done.Stats.Files, "new_files", done.Stats.NewFiles, "bytes", done.Stats.Bytes,
 			"new_bytes", done.Stats.NewBytes, "took", time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// processSafely is process with a panic (a decoder tripping over crafted
+// input) turned into the job's failure: one hostile upload must not take
+// the server down, nor, retried after the restart, take it down again.
+func (r *Runner) processSafely(ctx context.Context, j index.Job) (res *index.JobResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("ingest: analysis panicked; the job fails", "job", j.ID, "name", j.Name, "panic", p, "stack", string(debug.Stack()))
+			res, err = &index.JobResult{Status: index.JobFailed, Error: fmt.Sprintf("analysis crashed on this upload: %v", p)}, nil
+		}
+	}()
+	return r.process(ctx, j)
 }
 
 // backoff is the delay before attempt n+1: 2s, 4s, 8s ... capped at 5 min.

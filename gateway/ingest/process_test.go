@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -456,4 +457,59 @@ func TestSpoolFailureRetries(t *testing.T) {
 		t.Errorf("done after %d attempts, want 2", got.Attempts)
 	}
 	checkJob(t, f, got, e.tree(j.ID))
+}
+
+// panicStore panics on the first Stage, as a decoder might on crafted input.
+type panicStore struct {
+	cas.Store
+	armed atomic.Bool
+}
+
+func (s *panicStore) Stage(ctx context.Context, r io.Reader, opts cas.StageOptions) (cas.Staged, error) {
+	if s.armed.CompareAndSwap(true, false) {
+		panic("decoder out of bounds")
+	}
+	return s.Store.Stage(ctx, r, opts)
+}
+
+// TestPanicFailsJob: a panic while analysing fails that job with the
+// reason instead of taking the process down; the worker goes on with the
+// next job.
+func TestPanicFailsJob(t *testing.T) {
+	e := newEnv(t)
+	ps := &panicStore{Store: e.store}
+	ps.armed.Store(true)
+	data, want := bigZip(10)
+	bad := e.submit("bad.zip", data, false)
+	e.start(e.runner(Options{Store: ps, Workers: 1}))
+	got := e.wait(bad.ID)[bad.ID]
+	if got.Status != index.JobFailed || !strings.Contains(got.Error, "decoder out of bounds") || got.Attempts != 1 {
+		t.Errorf("job %s after %d attempts, error %q; want failed naming the panic", got.Status, got.Attempts, got.Error)
+	}
+	next := e.submit("next.zip", data, false)
+	got = e.wait(next.ID)[next.ID]
+	checkJob(t, fixtures.Fixture{Name: "next", Entries: want, Exact: true, Outcome: fixtures.Outcome{Kind: fixtures.OK}}, got, e.tree(next.ID))
+}
+
+// TestCrashLoopGivesUp: a job whose every attempt was cut off (the process
+// died under it: killed, out of memory) fails once it has had MaxAttempts,
+// instead of being taken again and crashing the server forever.
+func TestCrashLoopGivesUp(t *testing.T) {
+	e := newEnv(t)
+	data, _ := bigZip(10)
+	j := e.submit("killer.zip", data, false)
+	ctx := context.Background()
+	for range 2 {
+		if _, _, err := e.idx.Claim(ctx, "test/99/worker-0", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.idx.ExpireLeases(ctx, "test/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.start(e.runner(Options{MaxAttempts: 2}))
+	got := e.wait(j.ID)[j.ID]
+	if got.Status != index.JobFailed || got.Attempts != 3 || !strings.Contains(got.Error, "gave up after 2 attempts") {
+		t.Errorf("job %s after %d attempts, error %q; want failed after giving up", got.Status, got.Attempts, got.Error)
+	}
 }
