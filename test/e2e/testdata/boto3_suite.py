@@ -9,11 +9,14 @@ The bucket exists and holds the listing tree. Every check runs, in order;
 the script prints one JSON object {check: "ok" | "error text"} and exits 0,
 so the Go test reports each check on its own.
 """
+import base64
 import hashlib
 import json
 import os
 import sys
+import struct
 import traceback
+import zlib
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -187,6 +190,35 @@ def check_delete_objects():
     expect_error("404", s3.head_object, Bucket=bucket, Key="b3/copy-same")
 
 
+def composite(alg, path, part_size):
+    """The COMPOSITE checksum S3 gives a multipart object: the checksum of
+    the parts' binary checksums, then "-<parts>"."""
+    def digest(b):
+        if alg == "CRC32":
+            return struct.pack(">I", zlib.crc32(b))
+        return hashlib.new(alg.lower(), b).digest()
+    data = read(path)
+    parts = [data[i:i + part_size] for i in range(0, len(data), part_size)]
+    return base64.b64encode(digest(b"".join(digest(p) for p in parts))).decode() + "-%d" % len(parts)
+
+
+def check_flexible_checksums():
+    for alg in ("CRC32", "SHA256", "SHA1"):
+        key = "b3/checksum-" + alg
+        s3.upload_file(spec["big"], bucket, key, Config=transfer, ExtraArgs={"ChecksumAlgorithm": alg})
+        h = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        want = composite(alg, spec["big"], 8 * MiB)
+        expect(h.get("Checksum" + alg) == want and h.get("ChecksumType") == "COMPOSITE",
+               "multipart %s: %r %r, want %s COMPOSITE" % (alg, h.get("Checksum" + alg), h.get("ChecksumType"), want))
+        s3.put_object(Bucket=bucket, Key=key + "-single", Body=b"hello", ChecksumAlgorithm=alg)
+        g = s3.get_object(Bucket=bucket, Key=key + "-single", ChecksumMode="ENABLED")
+        expect(g["Body"].read() == b"hello", "single %s: body differs" % alg)
+        want = base64.b64encode(struct.pack(">I", zlib.crc32(b"hello")) if alg == "CRC32"
+                                else hashlib.new(alg.lower(), b"hello").digest()).decode()
+        expect(g.get("Checksum" + alg) == want and g.get("ChecksumType") == "FULL_OBJECT",
+               "single %s: %r %r, want %s FULL_OBJECT" % (alg, g.get("Checksum" + alg), g.get("ChecksumType"), want))
+
+
 def check_bad_content_md5_creates_nothing():
     expect_error("BadDigest", s3.put_object, Bucket=bucket, Key="b3/bad-md5", Body=b"not hello",
                  ContentMD5="XUFAKrxLKna5cZ2REBfFkg==")  # the MD5 of b"hello"
@@ -195,7 +227,7 @@ def check_bad_content_md5_creates_nothing():
 
 CHECKS = [check_put_get_metadata, check_multipart_upload_download, check_list_over_1000,
           check_odd_keys_round_trip, check_ranged_get, check_copy, check_delete_objects,
-          check_bad_content_md5_creates_nothing]
+          check_flexible_checksums, check_bad_content_md5_creates_nothing]
 
 results = {}
 for check in CHECKS:
