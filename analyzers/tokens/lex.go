@@ -144,6 +144,7 @@ func (l *lexer) run(b []byte, final bool) int {
 	l.init()
 	i := 0
 	for i < len(b) {
+		m, st := l.mode, l.st
 		var n int
 		if l.mode == modeMarkup {
 			n = l.markup(b, i, final)
@@ -153,10 +154,22 @@ func (l *lexer) run(b []byte, final bool) int {
 		if n < 0 {
 			return i
 		}
+		if n == i && l.mode == m && l.st == st {
+			// A step must consume or change state; never spin on
+			// hostile input should one not.
+			if strictProgress {
+				panic("tokens: lexer made no progress")
+			}
+			n++
+		}
 		i = n
 	}
 	return i
 }
+
+// strictProgress makes a lexer step that neither consumes nor changes
+// state panic instead of being skipped: tests set it.
+var strictProgress = false
 
 // finish emits whatever token the input ended in.
 func (l *lexer) finish() {

@@ -54,7 +54,7 @@ func Similarity(a, b Signature) float64 {
 // BandRows rows each, for an index of near-duplicates: two files share a
 // key (the same key at the same position; keys of different bands never
 // coincide by design) with probability 1-(1-s^4)^32 for Jaccard
-// similarity s: 0.05 at s=0.2, 0.56 at 0.4, 0.99 at 0.6, 1-1e-7 at 0.8.
+// similarity s: 0.05 at s=0.2, 0.56 at 0.4, 0.99 at 0.6, 1-5e-8 at 0.8.
 // Candidates found by a shared key are then scored with Similarity.
 // A missing or malformed signature has no keys (nil).
 func Bands(sig Signature) []uint64 {

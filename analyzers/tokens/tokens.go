@@ -123,6 +123,7 @@ type Sink struct {
 	trunc   bool
 	done    bool
 	res     Result
+	step    int // tests: run the lexer over at most this many bytes at a time
 }
 
 // New returns an empty Sink.
@@ -133,7 +134,7 @@ func New(opts Options) *Sink {
 	if opts.MaxTokens <= 0 {
 		opts.MaxTokens = DefaultMaxTokens
 	}
-	s := &Sink{opts: opts, buf: make([]byte, 0, chunkSize), set: make(map[string]struct{}), mh: newMinHasher()}
+	s := &Sink{opts: opts, set: make(map[string]struct{}), mh: newMinHasher()}
 	s.lex.out = s.add
 	return s
 }
@@ -155,10 +156,11 @@ func (s *Sink) Write(p []byte) (int, error) {
 	}
 	s.scanned += int64(len(p))
 	for len(p) > 0 && !s.dead {
-		k := copy(s.buf[len(s.buf):cap(s.buf)], p)
-		s.buf = s.buf[:len(s.buf)+k]
+		// The buffer grows to chunkSize only for files that big.
+		k := min(len(p), chunkSize-len(s.buf))
+		s.buf = append(s.buf, p[:k]...)
 		p = p[k:]
-		if len(s.buf) == cap(s.buf) {
+		if len(s.buf) == chunkSize {
 			s.process(false)
 		}
 	}
@@ -180,7 +182,17 @@ func (s *Sink) process(final bool) {
 			b = b[3:] // UTF-8 byte order mark
 		}
 	}
-	k := s.lex.run(b, final)
+	k := 0
+	for {
+		end := len(b)
+		if s.step > 0 {
+			end = min(end, k+s.step)
+		}
+		k += s.lex.run(b[k:end], final && end == len(b))
+		if end == len(b) {
+			break
+		}
+	}
 	rest := copy(s.buf, b[k:])
 	s.buf = s.buf[:rest]
 	if len(s.set) >= s.opts.MaxTokens && s.mh == nil {
