@@ -113,7 +113,7 @@ func BenchmarkDecode(b *testing.B) {
 
 // BenchmarkSinkAdversarial: 1 MiB of one pattern each extractor reacts to.
 func BenchmarkSinkAdversarial(b *testing.B) {
-	for _, pat := range []string{"a.", "1.1.1.1 ", "@", "a@b.co ", ":", "1:2:", "chat_id=1 ", "//", "http://", "hxxp://x[.]y ", "x:/", `https:\/\/`, "12345678:", "\xff"} {
+	for _, pat := range []string{"a.", "1.1.1.1 ", "@", "a@b.co ", ":", "1:2:", "chat_id=1 ", "//", "http://", "http://a.com/", "hxxp://x[.]y ", "x:/", `https:\/\/`, "12345678:", "\xff"} {
 		in := bytes.Repeat([]byte(pat), (1<<20)/len(pat))
 		b.Run(fmt.Sprintf("%q", pat), func(b *testing.B) { benchSink(b, in) })
 	}

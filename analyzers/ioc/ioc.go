@@ -6,10 +6,15 @@
 //
 // Indicators are data: nothing here resolves, fetches or contacts anything.
 //
-// Memory is bounded whatever the file size: the Sink analyses windows of
-// Window bytes that overlap by Overlap+Lookback, analyses at most MaxBytes
-// of a file, keeps at most MaxIndicators, and decodes at most
-// Decode.MaxOutput bytes per file.
+// Memory is bounded whatever the file size. The Sink analyses the first
+// MaxBytes of a file (64 MiB by default; the rest is ignored and the
+// result marked Truncated) in windows of Window bytes (1 MiB). Each window
+// reaches Overlap (64 KiB) into the next and starts Lookback (4 KiB)
+// before the first byte it reports on, so anything shorter than 64 KiB is
+// seen whole in exactly one window; an encoded string longer than that
+// which straddles a window edge is decoded from its first window only. It
+// keeps at most MaxIndicators, and decodes at most Decode.MaxOutput bytes
+// per file (1 MiB).
 package ioc
 
 import (
@@ -23,8 +28,9 @@ import (
 const Name = "ioc"
 
 // Version changes whenever the same bytes can give other indicators, so
-// stored results can be recomputed. It covers decode.Version.
-const Version = 1
+// stored results can be recomputed. Indicators depend on decoding too, so
+// it moves with decode.Version: bump the last digits for changes here.
+const Version = decode.Version*1000 + 1
 
 // Type is the kind of an indicator.
 type Type string

@@ -104,6 +104,10 @@ func TestFinds(t *testing.T) {
 		{"refanged email", `report to x[@]evil[.]example[.]com`, []want{{Email, "x@evil.example.com", ""}}},
 		{"refanged dot word", `evil[dot]example[dot]net`, []want{{Domain, "evil.example.net", ""}}},
 		{"json escaped url", `{"redirect":"https:\/\/evil.example.com\/login\/"}`, []want{{URL, "https://evil.example.com/login/", ""}}},
+		{"nested urls", `<a href="https://r.example.com/away?u=https://evil.example.net/p&v=http://198.51.100.9/x">`, []want{
+			{URL, "https://r.example.com/away?u=https://evil.example.net/p&v=http://198.51.100.9/x", ""},
+			{URL, "https://evil.example.net/p&v=http://198.51.100.9/x", ""}, {URL, "http://198.51.100.9/x", ""},
+			{Domain, "evil.example.net", ""}, {IP, "198.51.100.9", ""}}},
 		{"url case", `Location: HTTPS://Evil.Example.COM/Path?A=B`, []want{{URL, "https://evil.example.com/Path?A=B", ""}, {Domain, "evil.example.com", ""}}},
 		{"url userinfo", `ftp://user:pass@files.example.org/x`, []want{{URL, "ftp://user:pass@files.example.org/x", ""}, {Domain, "files.example.org", ""}}},
 		{"ipv6 url", `http://[2001:db8::1]:8080/x`, []want{{URL, "http://[2001:db8::1]:8080/x", ""}, {IP, "2001:db8::1", ""}}},

@@ -29,12 +29,19 @@ var schemes = []string{"https", "http", "ftps", "ftp", "sftp", "wss", "ws"}
 // maxWindow bounds the text a URL is looked for in.
 const maxWindow = 4096
 
+// maxNested bounds the URLs looked for inside one URL's path and query
+// (redirectors: https://r.example/?u=https://evil.example/), which keeps
+// the pattern's work within a small multiple of the text.
+const maxNested = 4
+
 // urls finds scheme://... URLs, also when written as JSON escapes them
-// (https:\/\/host\/path) or defanged (hxxp, [:], [.], already refanged).
+// (https:\/\/host\/path) or defanged (hxxp, [:], [.], already refanged),
+// and up to maxNested URLs nested in each one's path or query.
 func (x *extractor) urls() {
 	t := x.t
 	for _, sep := range []string{"//", `\/\/`} {
 		json := sep != "//"
+		outer, nested := 0, 0 // end of the last URL, URLs found inside it
 		for i := 0; i < len(t); {
 			k := bytes.Index(t[i:], []byte(sep))
 			if k < 0 {
@@ -45,16 +52,32 @@ func (x *extractor) urls() {
 			if p == 0 || t[p-1] != ':' {
 				continue
 			}
-			if end := x.urlAt(p-1, json); end > i {
+			limit := len(t)
+			if p < outer {
+				if nested++; nested > maxNested {
+					i = outer
+					continue
+				}
+				limit = outer
+			}
+			host, end := x.urlAt(p-1, json, limit)
+			switch {
+			case end == 0:
+			case json:
 				i = end
+			case p >= outer:
+				outer, nested = end, 0
+				i = max(i, host)
+			default:
+				i = max(i, host)
 			}
 		}
 	}
 }
 
-// urlAt tries a URL whose scheme ends at t[e] (the ':'), returning the end
-// of what it consumed.
-func (x *extractor) urlAt(e int, json bool) int {
+// urlAt tries a URL whose scheme ends at t[e] (the ':') and ends by
+// limit. It returns where its host ends and where it ends, or zeros.
+func (x *extractor) urlAt(e int, json bool, limit int) (hostEnd, end int) {
 	t := x.t
 	s := e
 	for s > 0 && e-s < 5 && isAlpha(t[s-1]) {
@@ -69,7 +92,7 @@ func (x *extractor) urlAt(e int, json bool) int {
 		}
 	}
 	if !known {
-		return 0
+		return 0, 0
 	}
 	// The host first: it is cheap to check, and the pattern is not.
 	a := e + 3
@@ -77,14 +100,14 @@ func (x *extractor) urlAt(e int, json bool) int {
 		a = e + 5
 	}
 	j := a
-	for j < len(t) && j-a < 512 && !urlStop(t[j]) && t[j] != '/' && t[j] != '?' && t[j] != '#' && t[j] != '\\' {
+	for j < limit && j-a < 512 && !urlStop(t[j]) && t[j] != '/' && t[j] != '?' && t[j] != '#' && t[j] != '\\' {
 		j++
 	}
 	if _, _, ok := splitHost(t[a:j]); !ok {
-		return 0
+		return 0, 0
 	}
-	end := j
-	for end < len(t) && end-s < maxWindow {
+	end = j
+	for end < limit && end-s < maxWindow {
 		c := t[end]
 		if c == '\\' && json && end+1 < len(t) && t[end+1] == '/' {
 			end += 2
@@ -99,18 +122,26 @@ func (x *extractor) urlAt(e int, json bool) int {
 	if json {
 		w = bytes.ReplaceAll(w, []byte(`\/`), []byte("/"))
 	}
-	loc := urlRe.FindIndex(w)
-	if loc == nil {
-		return 0
+	var u []byte
+	switch {
+	case limit < len(t) && !json:
+		// Nested in a URL already matched: it ends where that one does,
+		// by the same character rules.
+		u = w
+	default:
+		loc := urlRe.FindIndex(w)
+		if loc == nil {
+			return 0, 0
+		}
+		u = w[:loc[1]]
 	}
-	u := w[:loc[1]]
 	auth, hostport, ok := splitHost(u[len(scheme)+3:])
 	if !ok {
-		return 0
+		return 0, 0
 	}
 	typ, value, class := hostIndicator(hostOf(hostport))
 	if typ == "" {
-		return 0
+		return 0, 0
 	}
 	// Normalise: lowercase scheme and host, keep the rest as written.
 	userinfo := auth[:len(auth)-len(hostport)]
@@ -118,13 +149,13 @@ func (x *extractor) urlAt(e int, json bool) int {
 	if len(norm) > maxValue {
 		norm = norm[:maxValue]
 	}
-	stop := s + loc[1]
+	stop := s + len(u)
 	if json {
 		stop = end
 	}
 	x.emit(URL, norm, "", s, stop)
 	x.emit(typ, value, class, s, stop)
-	return stop
+	return j, stop
 }
 
 // urlStop: bytes that end a URL in text.
