@@ -7,22 +7,22 @@ import (
 
 // adversarial inputs: each 1 MiB of one pattern a decoder reacts to.
 var adversarial = map[string]string{
-	"concat":      `"a"."a".`,
-	"concat-open": `"a".'`,
+	"concat":       `"a"."a".`,
+	"concat-open":  `"a".'`,
 	"unterminated": `base64_decode("`,
-	"escapes":     `\x41`,
-	"lone-escape": `"\x41 `,
-	"percent":     `%41`,
-	"entities":    `&#65;`,
-	"b64-run":     `A`,
-	"b64-lines":   strings.Repeat("QUFB", 16) + "\n",
-	"rot13":       `uggc://`,
-	"charcode":    `fromCharCode(1,`,
-	"chr":         `chr(65).`,
-	"quotes":      `'"`,
-	"parens":      `atob('`,
-	"hex":         `41`,
-	"stray quote": `x'`,
+	"escapes":      `\x41`,
+	"lone-escape":  `"\x41 `,
+	"percent":      `%41`,
+	"entities":     `&#65;`,
+	"b64-run":      `A`,
+	"b64-lines":    strings.Repeat("QUFB", 16) + "\n",
+	"rot13":        `uggc://`,
+	"charcode":     `fromCharCode(1,`,
+	"chr":          `chr(65).`,
+	"quotes":       `'"`,
+	"parens":       `atob('`,
+	"hex":          `41`,
+	"stray quote":  `x'`,
 }
 
 func BenchmarkDecodeAdversarial(b *testing.B) {
