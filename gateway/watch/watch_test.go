@@ -50,7 +50,9 @@ func (r *recorder) all() []submitted {
 	return append([]submitted(nil), r.subs...)
 }
 
-const stable = 400 * time.Millisecond
+// stable is StableFor; files grow by a chunk every stable/4, so a stall of
+// the test of up to 3/4 of it cannot make a growing file look stable.
+const stable = time.Second
 
 // watchDirs runs the watcher over a known-good and an other folder until
 // the test ends.
@@ -114,7 +116,7 @@ func TestGrowingFileWaits(t *testing.T) {
 		}
 		want.WriteString(chunk)
 		lastWrite = time.Now()
-		time.Sleep(stable / 2)
+		time.Sleep(stable / 4)
 		if n := len(rec.all()); n != 0 {
 			t.Fatalf("submitted while still being written (after chunk %d)", i)
 		}
