@@ -209,6 +209,33 @@ func TestAWSCLI(t *testing.T) {
 				}
 			})
 
+			step(t, s, "copy-into-incoming", func(t *testing.T, s *server) {
+				// From an ordinary bucket: CopyObject for the kit, and
+				// UploadPartCopy parts for the 9 MiB zip.
+				s.aws("s3", "mb", "s3://staging")
+				s.aws("s3", "cp", "--only-show-errors", "--recursive", filepath.Dir(smallPath), "s3://staging/up/")
+				s.aws("s3", "cp", "--only-show-errors", "--recursive", "s3://staging/up/", "s3://"+incomingOther+"/copied/",
+					"--metadata-directive", "REPLACE", "--metadata", "notes=copied in")
+				byName := s.jobsByName()
+				for name, f := range map[string]fixtures.Fixture{"copied/kit.zip": small, "copied/big.zip": big} {
+					j, ok := byName[name]
+					if !ok {
+						t.Errorf("no job for %s: %v", name, mapKeys(byName))
+						continue
+					}
+					j = s.wait(j.ID)
+					checkOutcome(t, f, j)
+					checkTree(t, f, s.manifest(j.ID).Tree)
+					if j.Notes != "copied in" || j.ArchiveSHA256 != sum(f.Data) {
+						t.Errorf("%s: notes %q, archive %s", name, j.Notes, j.ArchiveSHA256)
+					}
+				}
+				// The ordinary bucket keeps its objects; they are no samples.
+				if keys, _ := s.listAll("staging", "up/", "", 1000); len(keys) != 2 {
+					t.Errorf("staging holds %q", keys)
+				}
+			})
+
 			step(t, s, "failed-stays-listed", func(t *testing.T, s *server) {
 				empty := s.writeFile("up/empty.zip", nil, 0o644)
 				s.aws("s3", "cp", "--only-show-errors", empty, "s3://"+incomingOther+"/failed/empty.zip")

@@ -47,6 +47,9 @@ func TestFixtures(t *testing.T) {
 	// A kit first, alone: its files are not known-good yet.
 	kit := fixture(t, "kit-1/zip")
 	kitJob := s.wait(s.mustPut(incomingOther, keyOf(kit), kit.Data, nil))
+	if st := kitJob.Stats; st.NewFiles != st.Files || st.NewBytes != st.Bytes || st.Files < 200 {
+		t.Errorf("the first job's stats %+v: every file is new", st)
+	}
 	kgBodies := map[string]bool{}
 	for _, n := range fixtures.KnownGood(seed) {
 		if n.Type == "file" {

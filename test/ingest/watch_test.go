@@ -14,8 +14,8 @@ import (
 const stableFor = 2 * time.Second
 
 // TestWatcher runs dewar with watched folders (--watch-other,
-// --watch-knowngood, --watch-stable 2s): a kit written slowly, a chunk a
-// second, becomes a job only once it has stopped growing for 2 s, and
+// --watch-knowngood, --watch-stable 2s): a kit written slowly, a chunk every
+// 600 ms, becomes a job only once it has stopped growing for 2 s, and
 // whole; then it moves to done/. A release dropped into a subfolder of the
 // known-good folder becomes a known-good job named by its relative path.
 // An empty file is submitted too: its job fails ("empty upload") and the
@@ -34,16 +34,21 @@ func TestWatcher(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const chunks = 5
+		// 8 chunks, one every 600 ms (4.8 s of writing, more than twice
+		// --watch-stable), watching for an early job in between; a stall
+		// of the test below 1.4 s cannot make the file look stable.
+		const chunks = 8
 		size := (len(f.Data) + chunks - 1) / chunks
 		var lastWrite time.Time
 		for i := 0; i < len(f.Data); i += size {
+			if gap := time.Since(lastWrite); !lastWrite.IsZero() && gap >= stableFor {
+				t.Fatalf("the test stalled %v between writes, longer than --watch-stable", gap)
+			}
 			if _, err := out.Write(f.Data[i:min(i+size, len(f.Data))]); err != nil {
 				t.Fatal(err)
 			}
 			lastWrite = time.Now()
-			// A second between chunks, watching for an early job.
-			for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			for end := time.Now().Add(600 * time.Millisecond); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 				if j, ok := s.jobsByName()["slow.zip"]; ok {
 					t.Fatalf("job %s made while the file was still being written (after %d of %d bytes)", j.ID, i+size, len(f.Data))
 				}
