@@ -164,6 +164,15 @@ func TestS3cmd(t *testing.T) {
 			s.mustBeAbsent(b, key)
 		})
 
+		step(t, s, "signurl", func(t *testing.T, s *server) {
+			// s3cmd's own SigV2 presigned URL, fetched with curl.
+			k := tree.keys[len(tree.keys)-1]
+			u := strings.TrimSpace(s.s3cmd("signurl", "s3://"+b+"/"+k, "+600"))
+			if st, body := s.curl(u); st != http.StatusOK || string(body) != k {
+				t.Errorf("curl of s3cmd signurl: %d %q", st, body)
+			}
+		})
+
 		step(t, s, "del", func(t *testing.T, s *server) {
 			s.s3cmd("del", "s3://"+b+"/moved/small")
 			s.mustBeAbsent(b, "moved/small")
@@ -196,7 +205,7 @@ func (s *server) s3cmdArgs() []string {
 		"bucket_location = %s\nsignature_v2 = False\nmultipart_chunk_size_mb = 5\nprogress_meter = False\n",
 		harness.AccessKey, harness.SecretKey, host, host, harness.Region)
 	if s.tls {
-		cfg += "use_https = True\nca_certs_file = " + s.CAFile + "\ncheck_ssl_certificate = True\ncheck_ssl_hostname = True\n"
+		cfg += "use_https = True\nsignurl_use_https = True\nca_certs_file = " + s.CAFile + "\ncheck_ssl_certificate = True\ncheck_ssl_hostname = True\n"
 	} else {
 		cfg += "use_https = False\n"
 	}
