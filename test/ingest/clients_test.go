@@ -108,6 +108,22 @@ func TestReadBack(t *testing.T) {
 		}
 	})
 
+	step(t, s, "s3fs-diff-jobs", func(t *testing.T, s *server) {
+		harness.Require(t, "s3fs", "fuse", "fusermount3")
+		mnt := s.mountS3fs(jobsBucket)
+		kg := fixtures.KnownGood(seed)
+		src := filepath.Join(s.dir, "src-s3fs")
+		writeTree(t, src, kg)
+		if r := run(nil, nil, "diff", "-r", src, filepath.Join(mnt, kgJob.ID, "files")); r.err != nil {
+			t.Errorf("diff -r of the mounted job against its source: %s", r)
+		}
+		b, err := os.ReadFile(filepath.Join(mnt, kgJob.ID, "manifest.json"))
+		var m apiclient.Job
+		if err != nil || json.Unmarshal(b, &m) != nil || m.ID != kgJob.ID || len(m.Tree) != len(kg) {
+			t.Errorf("manifest.json through the mount: %v, %d entries", err, len(m.Tree))
+		}
+	})
+
 	step(t, s, "boto3-metadata-denied-writes-listings", func(t *testing.T, s *server) {
 		var file apiclient.TreeEntry
 		for _, e := range kitJob.Tree {
