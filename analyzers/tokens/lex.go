@@ -107,6 +107,7 @@ type lexer struct {
 	embedded bool   // a <script> or <style> body inside markup
 	endTag   string // "script" or "style" when embedded
 	sawPHP   bool
+	css      bool // a stylesheet: '#' starts selectors and colours, not comments
 	ret      phpReturn
 
 	tok   acc // identifier, string, number or word being read
@@ -477,7 +478,7 @@ func (l *lexer) codeStart(b []byte, i int, final bool) int {
 		}
 		l.regexOK = true
 		return i + 1
-	case c == '#' && (l.mode == modePHP || (l.mode == modeText && !l.embedded)):
+	case c == '#' && (l.mode == modePHP || (l.mode == modeText && !l.embedded && !l.css)):
 		l.tok.reset()
 		l.st = stLineComment
 		return i + 1

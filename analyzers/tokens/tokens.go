@@ -30,6 +30,9 @@
 // Comments are kept as words, not dropped: kits sign their authors'
 // handles there. The 2-byte identifier minimum drops minified one-letter
 // names; the 4-byte string minimum drops "", "a", "\n" and the like.
+// Escapes in strings are kept as written ("a\n" stays backslash-n), JS
+// template literals are one string, ${...} included, and PHP heredoc
+// bodies are prose. Regular expression literals are skipped.
 //
 // HTML values of interest: form action, the name of input, select,
 // textarea and button, input type (lowercased), script src (the host when
@@ -41,20 +44,24 @@
 // # Language
 //
 // Detected from the first HeadSize bytes: "<?php" or "<?=" → PHP (read
-// as HTML with PHP blocks); markup at the start → HTML (XML and SVG too);
-// two or more JavaScript idioms → JS; else generic text. Options.MIME, the
-// file's detected MIME type, is a hint used when the content is not
-// decisive; a binary MIME type (images, archives, ...) means no tokens. A
-// head with a NUL byte, or more than a tenth of invalid UTF-8 and control
-// bytes, is binary and produces no tokens; the tenth rather than any
-// invalid byte keeps Latin-1 kits (é in ISO-8859-1) readable.
+// as HTML with PHP blocks); else Options.MIME, the file's detected MIME
+// type, when it names PHP, HTML or XML, or JavaScript or JSON; else
+// markup at the start → HTML (XML and SVG too); else two or more
+// JavaScript idioms → JS; else generic text ('#' starts a comment there,
+// except in text/css). An HTML file with a PHP block further on is
+// reported as PHP. A binary MIME type (images, archives, ...) means no
+// tokens. So does a head with a NUL byte (UTF-16 included), or with more
+// than a tenth of invalid UTF-8 and control bytes; the tenth rather than
+// any invalid byte keeps Latin-1 kits (é in ISO-8859-1) readable.
 //
 // # Caps
 //
 // At most Options.MaxBytes (DefaultMaxBytes, 8 MiB) are scanned and at
 // most Options.MaxTokens (DefaultMaxTokens, 5000) distinct tokens kept,
 // the first ones met; Result.Truncated says a cap was reached. Memory is a
-// 64 KiB buffer and the token set, whatever the file's size.
+// buffer of at most 64 KiB and the token set, whatever the file's size.
+// MinHash signatures are only made for files of at most MinHashMaxSize
+// (1 MiB) with at least MinShingles shingles.
 package tokens
 
 import (
@@ -217,6 +224,7 @@ func (s *Sink) start(head []byte) bool {
 		s.lex.mode, s.lex.st, s.lex.regexOK = modeJS, stCode, true
 	default:
 		s.lex.mode, s.lex.st = modeText, stCode
+		s.lex.css = baseMIME(s.opts.MIME) == "text/css"
 	}
 	return true
 }

@@ -148,6 +148,8 @@ func TestNormalisation(t *testing.T) {
 			[]string{"4455667", "coded", "go", "icq", "xx_hack3r_xx"}},
 		{"hash comments in php and text", "<?php # Author: Zed\n$a1 = 1;", "",
 			[]string{"a1", "author", "zed"}},
+		{"no hash comments in css", "#Header { color: #FFF; } /* By Zed */", "text/css",
+			[]string{"FFF", "Header", "color", "zed"}},
 		{"php heredoc body is prose", "<?php $m = <<<EOT\nLogin RESULT from {$ip}\n  EOT;\nmail($m);", "",
 			[]string{"from", "login", "mail", "result"}},
 		{"php nowdoc", "<?php $m = <<<'X'\nSecret Words\nX;\necho $m;", "",
