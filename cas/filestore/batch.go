@@ -2,10 +2,8 @@ package filestore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -19,7 +17,7 @@ import (
 // become visible only after their bytes are durable, as with Commit, but a
 // job of 2,500 files costs two syncs instead of 5,000.
 func (s *Store) NewBatch() cas.Batch {
-	return &batch{s: s, pending: map[cas.Ref]string{}}
+	return &batch{s: s, pending: map[cas.Ref]pendingBlob{}}
 }
 
 var _ cas.Batcher = (*Store)(nil)
@@ -27,7 +25,13 @@ var _ cas.Batcher = (*Store)(nil)
 type batch struct {
 	s *Store
 	// pending maps each new blob to its temp file.
-	pending map[cas.Ref]string
+	pending map[cas.Ref]pendingBlob
+}
+
+// pendingBlob is the temp file a batch will link, raw or compressed.
+type pendingBlob struct {
+	tmp        string
+	compressed bool
 }
 
 func (b *batch) Add(ctx context.Context, r io.Reader, opts cas.StageOptions) (cas.SizedRef, error) {
@@ -38,23 +42,38 @@ func (b *batch) Add(ctx context.Context, r io.Reader, opts cas.StageOptions) (ca
 	if err != nil {
 		return cas.SizedRef{}, fmt.Errorf("filestore: batch add: %w", err)
 	}
-	ref, err := b.s.spool(ctx, f, r, opts)
+	sp, err := b.s.spool(ctx, f, r, opts)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("filestore: batch add: %w", cerr)
 	}
+	p := pendingBlob{tmp: f.Name()}
+	if sp.z != nil {
+		// Only the compressed form will be linked: a batch offers no
+		// ReadAt, so the raw temp file can go now.
+		os.Remove(p.tmp)
+		p = pendingBlob{tmp: sp.z.Name(), compressed: true}
+		if cerr := sp.z.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("filestore: batch add: %w", cerr)
+		}
+	}
 	if err != nil {
-		os.Remove(f.Name())
+		os.Remove(p.tmp)
 		return cas.SizedRef{}, err
 	}
-	_, held := b.pending[ref.Ref]
-	if !held {
-		if _, err := os.Stat(b.s.blobPath(ref.Ref)); errors.Is(err, fs.ErrNotExist) {
-			b.pending[ref.Ref] = f.Name()
+	ref := sp.ref
+	if _, held := b.pending[ref.Ref]; !held {
+		ok, err := b.s.exists(ref.Ref)
+		if err != nil {
+			os.Remove(p.tmp)
+			return cas.SizedRef{}, fmt.Errorf("filestore: batch add: %w", err)
+		}
+		if !ok {
+			b.pending[ref.Ref] = p
 			return ref, nil
 		}
 	}
 	// Stored already (or twice in this batch): the temp file is not needed.
-	os.Remove(f.Name())
+	os.Remove(p.tmp)
 	return ref, nil
 }
 
@@ -68,11 +87,11 @@ func (b *batch) Commit(ctx context.Context) error {
 	if err := b.s.syncFS(); err != nil {
 		return fmt.Errorf("filestore: batch commit: %w", err)
 	}
-	for ref, tmp := range b.pending {
+	for ref, p := range b.pending {
 		if err := b.s.mkShardNoSync(ref); err != nil {
 			return fmt.Errorf("filestore: batch commit %s: %w", ref, err)
 		}
-		if err := os.Link(tmp, b.s.blobPath(ref)); err != nil && !errors.Is(err, fs.ErrExist) {
+		if _, err := b.s.link(p.tmp, ref, p.compressed); err != nil {
 			return fmt.Errorf("filestore: batch commit %s: %w", ref, err)
 		}
 	}
@@ -84,8 +103,8 @@ func (b *batch) Commit(ctx context.Context) error {
 }
 
 func (b *batch) Discard() {
-	for ref, tmp := range b.pending {
-		os.Remove(tmp)
+	for ref, p := range b.pending {
+		os.Remove(p.tmp)
 		delete(b.pending, ref)
 	}
 }

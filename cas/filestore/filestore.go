@@ -3,10 +3,13 @@
 //
 // # Layout
 //
-//	<dir>/blobs/<hex[0:2]>/<hex[2:4]>/<hex>   blobs, mode 0444
-//	<dir>/tmp/                                  streams being staged
+//	<dir>/blobs/<hex[0:2]>/<hex[2:4]>/<hex>       blobs, mode 0444
+//	<dir>/blobs/<hex[0:2]>/<hex[2:4]>/<hex>.zst   blobs stored compressed
+//	<dir>/tmp/                                      streams being staged
 //
-// where hex is the lowercase sha256 of the blob. Shard directories are made
+// where hex is the lowercase sha256 of the blob's original bytes; a blob
+// is stored in one form or the other (see compress.go, and Options for
+// when a blob is compressed). Shard directories are made
 // when first needed. The temp directory sits inside dir so a temp file can
 // be hard-linked into place (same file system).
 //
@@ -36,13 +39,13 @@
 package filestore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"dewar/cas"
@@ -57,11 +60,24 @@ var ErrDiscarded = errors.New("filestore: staged blob already discarded")
 // day is far longer than any upload, so only crash debris is swept.
 const staleTempAge = 24 * time.Hour
 
-// Options tune a Store. The zero value is the default: uncompressed blobs.
-// It exists so settings can be added (optional zstd compression of blobs
-// is planned) without changing Open's signature; blobs written with one
-// setting must stay readable under any other.
-type Options struct{}
+// Options tune a Store. The zero value is the default: blobs are written
+// uncompressed. Whatever the options, blobs written under any other
+// setting stay readable (see compress.go for the compressed form).
+type Options struct {
+	// Compress stores a blob zstd-compressed when that saves at least
+	// MinSaving of its size (blobs under 4 KiB are always stored raw).
+	// Fetch, ranged or not, returns the original bytes either way.
+	Compress bool
+	// Level is the zstd level, 1 (fastest) to 22; 0 means 3, zstd's
+	// default. The encoder has four speeds: 1–2, 3–5, 6–9 and 10–22.
+	Level int
+	// MinSaving is the fraction of a blob's size compression must save
+	// for the compressed form to be kept; 0 means 0.10.
+	MinSaving float64
+}
+
+// ErrBadOptions is returned by Open for options out of range.
+var ErrBadOptions = errors.New("filestore: bad options")
 
 // Store is a cas.Store on local disk. It is safe for concurrent use, also
 // by several processes sharing the directory.
@@ -69,6 +85,15 @@ type Store struct {
 	dir   string // absolute
 	blobs string // dir/blobs
 	tmp   string // dir/tmp
+
+	compress  bool
+	minSaving float64
+	encoders  *encoderPool // nil unless compress
+	// frameSize is the input per compressed frame; alwaysCompress keeps
+	// the compressed form whatever it saves. Fields so tests can reach
+	// frame boundaries and the compressed form with small blobs.
+	frameSize      int
+	alwaysCompress bool
 
 	// syncFile and syncDir fsync. Fields so tests can observe that the
 	// durability protocol really syncs what it must, in order.
@@ -83,12 +108,23 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filestore: open %s: %w", dir, err)
 	}
+	if opts.Level < 0 || opts.Level > 22 || opts.MinSaving < 0 || opts.MinSaving >= 1 {
+		return nil, fmt.Errorf("%w: level %d, min saving %g", ErrBadOptions, opts.Level, opts.MinSaving)
+	}
 	s := &Store{
-		dir:      abs,
-		blobs:    filepath.Join(abs, "blobs"),
-		tmp:      filepath.Join(abs, "tmp"),
-		syncFile: (*os.File).Sync,
-		syncDir:  syncDir,
+		dir:       abs,
+		blobs:     filepath.Join(abs, "blobs"),
+		tmp:       filepath.Join(abs, "tmp"),
+		compress:  opts.Compress,
+		minSaving: cmp.Or(opts.MinSaving, defaultMinSaving),
+		frameSize: maxFrameSize,
+		syncFile:  (*os.File).Sync,
+		syncDir:   syncDir,
+	}
+	if s.compress {
+		if s.encoders, err = newEncoderPool(cmp.Or(opts.Level, 3)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadOptions, err)
+		}
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("filestore: open: %w", err)
@@ -130,16 +166,69 @@ func (s *Store) sweepTemp(cutoff time.Time) error {
 	return nil
 }
 
-// blobPath returns where ref's blob lives.
+// blobPath returns where ref's blob lives when stored raw.
 func (s *Store) blobPath(ref cas.Ref) string {
 	h := ref.String()
 	return filepath.Join(s.blobs, h[0:2], h[2:4], h)
 }
 
+// zstPath returns where ref's blob lives when stored compressed.
+func (s *Store) zstPath(ref cas.Ref) string { return s.blobPath(ref) + zstSuffix }
+
 // shardDir returns the directory holding ref's blob.
 func (s *Store) shardDir(ref cas.Ref) string {
 	h := ref.String()
 	return filepath.Join(s.blobs, h[0:2], h[2:4])
+}
+
+// exists reports whether ref is stored, in either form.
+func (s *Store) exists(ref cas.Ref) (bool, error) {
+	for _, p := range []string{s.blobPath(ref), s.zstPath(ref)} {
+		if _, err := os.Stat(p); err == nil {
+			return true, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// link makes the temp file tmp the blob ref, raw or compressed, and
+// reports whether this created the blob. A writer with other settings
+// (another process) may link the other form at the same time; the raw
+// form wins: linking raw clears a compressed form, and linking compressed
+// backs out when a raw form is there. So once both writers return, one
+// form remains. Under that race, created may be false for both.
+func (s *Store) link(tmp string, ref cas.Ref, compressed bool) (bool, error) {
+	raw, zst := s.blobPath(ref), s.zstPath(ref)
+	final := raw
+	if compressed {
+		final = zst
+	}
+	err := os.Link(tmp, final)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if compressed {
+		if _, err := os.Stat(raw); err == nil {
+			if err := os.Remove(zst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+			return false, nil
+		}
+		return true, nil
+	}
+	err = os.Remove(zst)
+	if err == nil {
+		return false, nil // it was stored already, compressed
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
 }
 
 // mkdir makes dir if it is missing and then fsyncs its parent, so the new
@@ -180,10 +269,6 @@ func syncDir(path string) error {
 	}
 	return err
 }
-
-// bufPool holds copy buffers for Stage, so concurrent uploads reuse a few
-// buffers instead of each allocating one.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
 
 // ctxErr reports a cancelled context wrapped with the operation's name.
 func ctxErr(ctx context.Context, op string) error {

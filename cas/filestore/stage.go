@@ -16,8 +16,10 @@ import (
 // Stage spools r to a temp file under <dir>/tmp while hashing it; nothing
 // is visible until Commit. (The file is fsynced by the Commit that links
 // it, not here, so staging bytes that turn out to be stored already costs
-// no fsync.) It stops with an error
-// (and removes the temp file) when r fails, when ctx is cancelled (checked
+// no fsync.) With Options.Compress it also compresses the stream, frame
+// by frame, into a second temp file, kept only when it saves enough; the
+// raw one stays for ReadAt. It stops with an error
+// (and removes the temp files) when r fails, when ctx is cancelled (checked
 // between reads; a reader blocked in Read is the caller's to unblock), when
 // more than opts.MaxSize bytes arrive (cas.ErrTooLarge) or when the bytes
 // do not hash to opts.Want (cas.ErrCorrupt). Errors wrap their cause, so
@@ -30,28 +32,46 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, opts cas.StageOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("filestore: stage: %w", err)
 	}
-	ref, err := s.spool(ctx, f, r, opts)
+	sp, err := s.spool(ctx, f, r, opts)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &staged{s: s, f: f, path: f.Name(), ref: ref}, nil
+	st := &staged{s: s, f: f, path: f.Name(), ref: sp.ref, z: sp.z}
+	if sp.z != nil {
+		st.zpath = sp.z.Name()
+	}
+	return st, nil
 }
 
-// spool copies r into f, hashing, and leaves f read-only.
-func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.StageOptions) (cas.SizedRef, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+// spooled is what spool made: the stream's Ref and, when the compressed
+// form is worth keeping, its read-only temp file (else nil).
+type spooled struct {
+	ref cas.SizedRef
+	z   *os.File
+}
+
+// spool copies r into f, hashing (and compressing, when the store does),
+// and leaves f read-only.
+func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.StageOptions) (spooled, error) {
+	bp := frameBufs.Get().(*[]byte)
+	defer frameBufs.Put(bp)
+	buf := (*bp)[:s.frameSize] // one compressed frame's input
+	var c *compressor
+	if s.compress {
+		c = s.newCompressor()
+		defer c.close()
+	}
 
 	h := sha256.New()
 	var n int64
+	fill := 0 // bytes of buf holding the current frame
 	for {
 		if err := ctxErr(ctx, "stage"); err != nil {
-			return cas.SizedRef{}, err
+			return spooled{}, err
 		}
-		p := buf
+		p := buf[fill:]
 		if opts.MaxSize > 0 && opts.MaxSize-n+1 < int64(len(p)) {
 			p = p[:opts.MaxSize-n+1] // read at most one byte past the limit
 		}
@@ -59,40 +79,59 @@ func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.Sta
 		if m > 0 {
 			n += int64(m)
 			if opts.MaxSize > 0 && n > opts.MaxSize {
-				return cas.SizedRef{}, fmt.Errorf("filestore: stage: more than %d bytes: %w", opts.MaxSize, cas.ErrTooLarge)
+				return spooled{}, fmt.Errorf("filestore: stage: more than %d bytes: %w", opts.MaxSize, cas.ErrTooLarge)
 			}
 			h.Write(p[:m])
 			if _, err := f.Write(p[:m]); err != nil {
-				return cas.SizedRef{}, fmt.Errorf("filestore: stage: %w", err)
+				return spooled{}, fmt.Errorf("filestore: stage: %w", err)
+			}
+			if fill += m; fill == len(buf) {
+				if c != nil {
+					if err := c.frame(buf); err != nil {
+						return spooled{}, fmt.Errorf("filestore: stage: compressing: %w", err)
+					}
+				}
+				fill = 0
 			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return cas.SizedRef{}, fmt.Errorf("filestore: stage: reading source: %w", rerr)
+			return spooled{}, fmt.Errorf("filestore: stage: reading source: %w", rerr)
 		}
 	}
 	ref, _ := cas.RefFromBytes(h.Sum(nil))
 	if !opts.Want.IsZero() && ref != opts.Want {
-		return cas.SizedRef{}, fmt.Errorf("filestore: stage: %d bytes hash to %s, want %s: %w", n, ref, opts.Want, cas.ErrCorrupt)
+		return spooled{}, fmt.Errorf("filestore: stage: %d bytes hash to %s, want %s: %w", n, ref, opts.Want, cas.ErrCorrupt)
 	}
-	// The blob will share this inode, so it gets its final mode now.
+	// The blob may share this inode, so it gets its final mode now.
 	if err := f.Chmod(0o444); err != nil {
-		return cas.SizedRef{}, fmt.Errorf("filestore: stage: %w", err)
+		return spooled{}, fmt.Errorf("filestore: stage: %w", err)
 	}
-	return cas.SizedRef{Ref: ref, Size: n}, nil
+	sp := spooled{ref: cas.SizedRef{Ref: ref, Size: n}}
+	if c != nil {
+		z, err := c.finish(buf[:fill], n)
+		if err != nil {
+			return spooled{}, fmt.Errorf("filestore: stage: compressing: %w", err)
+		}
+		sp.z = z
+	}
+	return sp, nil
 }
 
-// staged is a synced temp file waiting to be linked into place.
+// staged is a temp file waiting to be linked into place, with its
+// compressed twin when the blob will be stored compressed.
 type staged struct {
-	s    *Store
-	path string
-	ref  cas.SizedRef
+	s     *Store
+	path  string
+	zpath string // "" when the blob will be stored raw
+	ref   cas.SizedRef
 
 	mu        sync.Mutex
-	f         *os.File // nil after Discard
-	synced    bool     // f's bytes are on disk
+	f         *os.File // nil after Discard; ReadAt reads it
+	z         *os.File // the compressed temp, or nil
+	synced    bool     // the linked file's bytes are on disk
 	discarded bool
 }
 
@@ -109,10 +148,11 @@ func (st *staged) ReadAt(p []byte, off int64) (int, error) {
 	return f.ReadAt(p, off)
 }
 
-// Commit links the temp file to the blob's path. When the blob exists it
-// only stats. Otherwise it fsyncs the temp file (once), links it, and
-// fsyncs the shard directory. It keeps the temp file, so a later Commit
-// can re-create a blob that was removed in between.
+// Commit links the temp file (the compressed one, if any) to the blob's
+// path. When the blob exists in either form it only stats. Otherwise it
+// fsyncs the temp file (once), links it, and fsyncs the shard directory.
+// It keeps the temp file, so a later Commit can re-create a blob that was
+// removed in between.
 func (st *staged) Commit(ctx context.Context) (bool, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -123,14 +163,17 @@ func (st *staged) Commit(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	s := st.s
-	final := s.blobPath(st.ref.Ref)
-	if _, err := os.Stat(final); err == nil {
-		return false, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if ok, err := s.exists(st.ref.Ref); err != nil {
 		return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
+	} else if ok {
+		return false, nil
+	}
+	f, tmp := st.f, st.path
+	if st.z != nil {
+		f, tmp = st.z, st.zpath
 	}
 	if !st.synced {
-		if err := s.syncFile(st.f); err != nil {
+		if err := s.syncFile(f); err != nil {
 			return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
 		}
 		st.synced = true
@@ -138,12 +181,10 @@ func (st *staged) Commit(ctx context.Context) (bool, error) {
 	if err := s.mkShard(st.ref.Ref); err != nil {
 		return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
 	}
-	created := true
-	if err := os.Link(st.path, final); errors.Is(err, fs.ErrExist) {
-		// A racing writer made it first. Sync anyway: it may not have
-		// synced yet, and our caller is about to rely on the blob.
-		created = false
-	} else if err != nil {
+	// When a racing writer made it first, sync anyway: it may not have
+	// synced yet, and our caller is about to rely on the blob.
+	created, err := s.link(tmp, st.ref.Ref, st.z != nil)
+	if err != nil {
 		return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
 	}
 	if err := s.syncDir(s.shardDir(st.ref.Ref)); err != nil {
@@ -152,7 +193,7 @@ func (st *staged) Commit(ctx context.Context) (bool, error) {
 	return created, nil
 }
 
-// Discard closes and removes the temp file. The blob, if committed, stays.
+// Discard closes and removes the temp files. The blob, if committed, stays.
 func (st *staged) Discard() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -160,16 +201,27 @@ func (st *staged) Discard() error {
 		return nil
 	}
 	st.discarded = true
-	f := st.f
+	err := removeTemp(st.f, st.path)
 	st.f = nil
-	err := f.Close()
-	if rerr := os.Remove(st.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
-		err = rerr
+	if st.z != nil {
+		if zerr := removeTemp(st.z, st.zpath); err == nil {
+			err = zerr
+		}
+		st.z = nil
 	}
 	if err != nil {
 		return fmt.Errorf("filestore: discard: %w", err)
 	}
 	return nil
+}
+
+// removeTemp closes f and removes path; a missing file is fine.
+func removeTemp(f *os.File, path string) error {
+	err := f.Close()
+	if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // Put stages r and commits it; see Stage and Commit.
