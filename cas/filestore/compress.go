@@ -67,6 +67,10 @@ const (
 
 	defaultMinSaving = 0.10
 
+	// giveUpAfter: a stream whose first 4 MiB saved less than half the
+	// minimum is stored raw without compressing the rest (see hopeless).
+	giveUpAfter = 4 << 20
+
 	zstSuffix = ".zst"
 
 	headerMagic = 0x184D2A50 // zstd skippable frame, nibble 0
@@ -275,6 +279,16 @@ func (c *compressor) create() error {
 	c.f = f
 	_, err = f.Write(make([]byte, headerLen))
 	return err
+}
+
+// hopeless reports whether to stop compressing the stream: after
+// giveUpAfter bytes, frames that saved less than half the minimum say the
+// rest is unlikely to make up for them. Without it an incompressible
+// upload (an archive, images) would cost a whole compression and a
+// second temp file of its size.
+func (c *compressor) hopeless() bool {
+	in := int64(len(c.sizes)) * int64(c.s.frameSize)
+	return !c.s.alwaysCompress && in >= giveUpAfter && float64(c.stored) > float64(in)*(1-c.s.minSaving/2)
 }
 
 // worth reports whether storing stored bytes for size original bytes

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -142,7 +143,7 @@ func TestCompressChoice(t *testing.T) {
 		{"text under 4 KiB", Options{Compress: true}, text[:4<<10-1], "raw"},
 		{"text at 4 KiB", Options{Compress: true}, text[:4<<10], "zst"},
 		{"text, saving below a 90% minimum", Options{Compress: true, MinSaving: 0.9}, text, "raw"},
-		{"half random: saves less than 10%?", Options{Compress: true}, append(genRandom(3, 190<<10), text[:10<<10]...), "raw"},
+		{"mostly random: saves under 10%", Options{Compress: true}, append(genRandom(3, 190<<10), text[:10<<10]...), "raw"},
 		{"text of several frames", Options{Compress: true}, textBytes(4, 3<<20+5), "zst"},
 		{"empty", Options{Compress: true}, nil, "raw"},
 	}
@@ -712,3 +713,57 @@ func (c *cycler) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// peekReader calls at once, when n bytes have been read from r.
+type peekReader struct {
+	r  io.Reader
+	n  int64
+	at func()
+}
+
+func (p *peekReader) Read(b []byte) (int, error) {
+	m, err := p.r.Read(b)
+	if p.n > 0 && int64(m) >= p.n {
+		p.at()
+	}
+	p.n -= int64(m)
+	return m, err
+}
+
+// TestCompressGivesUp: an incompressible stream stops being compressed
+// (its compressed temp file goes) after 4 MiB; one that turns
+// incompressible later is compressed to the end and judged whole.
+func TestCompressGivesUp(t *testing.T) {
+	const M = 1 << 20
+	text := textBytes(12, 8*M)
+	random := genRandom(13, 8*M)
+	tests := []struct {
+		name      string
+		data      []byte
+		tempsAt6M int
+		want      string
+	}{
+		{"random", random, 1, "raw"},
+		{"text then random", append(bytes.Clone(text[:5*M]), random[:3*M]...), 2, "zst"},
+		{"random then text", append(bytes.Clone(random[:5*M]), text[:3*M]...), 1, "raw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCompressing(t, Options{})
+			temps := -1
+			r := &peekReader{r: iotest.HalfReader(bytes.NewReader(tt.data)), n: 6 * M, at: func() { temps = len(tempNames(t, s)) }}
+			ref, _, err := s.Put(context.Background(), r, cas.StageOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if temps != tt.tempsAt6M {
+				t.Errorf("%d temp files after 6 MiB, want %d", temps, tt.tempsAt6M)
+			}
+			if f := form(t, s, ref.Ref); f != tt.want {
+				t.Errorf("stored %s, want %s", f, tt.want)
+			}
+			if got := fetchAll(t, s, ref.Ref, 0, -1); !bytes.Equal(got, tt.data) {
+				t.Error("blob reads wrong")
+			}
+		})
+	}
+}

@@ -90,6 +90,10 @@ func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.Sta
 					if err := c.frame(buf); err != nil {
 						return spooled{}, fmt.Errorf("filestore: stage: compressing: %w", err)
 					}
+					if c.hopeless() {
+						c.close()
+						c = nil
+					}
 				}
 				fill = 0
 			}
