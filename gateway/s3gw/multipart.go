@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"io"
 
 	"dewar/cas"
@@ -74,22 +75,34 @@ func (g *Gateway) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 	if _, err := g.upload(ctx, in.Bucket, in.Key, in.UploadID); err != nil {
 		return nil, err
 	}
-	src, err := g.idx.GetObject(ctx, in.Source.Bucket, in.Source.Key)
-	if err != nil {
-		return nil, s3Error(err)
-	}
-	if err := in.Source.Check(objectInfo(src)); err != nil {
-		return nil, err
-	}
-	off, n := in.Offset, in.Length
-	if n < 0 {
-		off, n = 0, src.Size
-	} else if off+n > src.Size {
-		return nil, s3err.Newf(s3err.InvalidRange, "Range specified is not valid for source object of size: %d", src.Size)
-	}
-	rc, err := g.store.Fetch(ctx, src.Blob, off, n)
-	if err != nil {
-		return nil, err
+	var (
+		rc     io.ReadCloser
+		off, n int64
+	)
+	// A source deleted or overwritten between the lookup and the fetch may
+	// have taken its blob with it: look it up again (see CopyObject).
+	for attempt := 1; ; attempt++ {
+		src, err := g.idx.GetObject(ctx, in.Source.Bucket, in.Source.Key)
+		if err != nil {
+			return nil, s3Error(err)
+		}
+		if err := in.Source.Check(objectInfo(src)); err != nil {
+			return nil, err
+		}
+		off, n = in.Offset, in.Length
+		if n < 0 {
+			off, n = 0, src.Size
+		} else if off+n > src.Size {
+			return nil, s3err.Newf(s3err.InvalidRange, "Range specified is not valid for source object of size: %d", src.Size)
+		}
+		rc, err = g.store.Fetch(ctx, src.Blob, off, n)
+		if errors.Is(err, cas.ErrNotFound) && attempt < sourceAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
 	}
 	defer rc.Close()
 	// The part's ETag is the MD5 of its bytes; hash them on the way in.

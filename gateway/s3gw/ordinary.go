@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 
@@ -105,7 +106,30 @@ func (g *Gateway) GetObject(ctx context.Context, bucket, key string) (*s3api.Obj
 	if err != nil {
 		return nil, s3Error(err)
 	}
-	return &s3api.Object{Info: objectInfo(o), Open: g.opener(o.Blob)}, nil
+	return &s3api.Object{Info: objectInfo(o), Open: g.objectOpener(bucket, key, o.Blob)}, nil
+}
+
+// objectOpener is opener for an ordinary object, which can change under a
+// reader: a delete or overwrite of the key between the lookup and the read
+// reaps the blob legitimately. Then the read is ordered after that change:
+// NoSuchKey when the key is gone, s3api.ErrObjectChanged (s3api reads the
+// object again) when it holds other bytes now.
+func (g *Gateway) objectOpener(bucket, key string, ref cas.Ref) func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	return func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+		rc, err := g.store.Fetch(ctx, ref, off, n)
+		if !errors.Is(err, cas.ErrNotFound) {
+			return rc, err
+		}
+		cur, lerr := g.idx.GetObject(ctx, bucket, key)
+		switch {
+		case errors.Is(lerr, index.ErrObjectNotFound), errors.Is(lerr, index.ErrBucketNotFound):
+			return nil, s3Error(lerr)
+		case lerr == nil && cur.Blob != ref:
+			return nil, fmt.Errorf("s3gw: %s/%s: %w", bucket, key, s3api.ErrObjectChanged)
+		}
+		// Still these bytes: a re-upload may have put the blob back since.
+		return g.opener(ref)(ctx, off, n) // else data loss, logged
+	}
 }
 
 // opener reads a blob's bytes for GET. A blob the index references but the
@@ -135,34 +159,45 @@ func (g *Gateway) DeleteObject(ctx context.Context, bucket, key string) error {
 	return nil
 }
 
+// sourceAttempts bounds how often a copy looks its source up again when
+// the source's blob vanished between the lookup and the copy: the source
+// was deleted or overwritten meanwhile and its last reference reaped.
+const sourceAttempts = 3
+
 func (g *Gateway) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3api.PutResult, error) {
 	p, err := g.authorize(ctx, auth.Write)
 	if err != nil {
 		return nil, err
 	}
-	src, err := g.idx.GetObject(ctx, in.Source.Bucket, in.Source.Key)
-	if err != nil {
-		return nil, s3Error(err)
+	for attempt := 1; ; attempt++ {
+		src, err := g.idx.GetObject(ctx, in.Source.Bucket, in.Source.Key)
+		if err != nil {
+			return nil, s3Error(err)
+		}
+		if err := in.Source.Check(objectInfo(src)); err != nil {
+			return nil, err
+		}
+		dst := src
+		dst.Bucket, dst.Key, dst.LastModified, dst.Owner = in.Bucket, in.Key, g.now(), p.AccessKey
+		if in.ReplaceMetadata {
+			meta := objectMeta(in.Headers, in.Metadata)
+			meta.Checksums, meta.ChecksumType, meta.Parts, meta.PartSizes = src.Meta.Checksums, src.Meta.ChecksumType, src.Meta.Parts, src.Meta.PartSizes
+			dst.Meta = meta
+		}
+		// The copy refers to the same blob: no bytes move. Under the blob's
+		// lock the index re-checks the blob exists; when the source changed
+		// meanwhile and took the blob with it, the copy is ordered after
+		// that change: look the source up again (NoSuchKey, or new bytes).
+		zeroed, err := g.idx.PutObject(ctx, dst, g.ensureExists(src.Blob))
+		if errors.Is(err, cas.ErrNotFound) && attempt < sourceAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, s3Error(err)
+		}
+		g.reap(ctx, zeroed)
+		return &s3api.PutResult{ETag: dst.ETag, LastModified: dst.LastModified, Checksums: dst.Meta.Checksums, ChecksumType: dst.Meta.ChecksumType}, nil
 	}
-	if err := in.Source.Check(objectInfo(src)); err != nil {
-		return nil, err
-	}
-	dst := src
-	dst.Bucket, dst.Key, dst.LastModified, dst.Owner = in.Bucket, in.Key, g.now(), p.AccessKey
-	if in.ReplaceMetadata {
-		meta := objectMeta(in.Headers, in.Metadata)
-		meta.Checksums, meta.ChecksumType, meta.Parts, meta.PartSizes = src.Meta.Checksums, src.Meta.ChecksumType, src.Meta.Parts, src.Meta.PartSizes
-		dst.Meta = meta
-	}
-	// The copy refers to the same blob: no bytes move. Under the blob's
-	// lock the index re-checks the blob exists (the source may have been
-	// deleted meanwhile).
-	zeroed, err := g.idx.PutObject(ctx, dst, g.ensureExists(src.Blob))
-	if err != nil {
-		return nil, s3Error(err)
-	}
-	g.reap(ctx, zeroed)
-	return &s3api.PutResult{ETag: dst.ETag, LastModified: dst.LastModified, Checksums: dst.Meta.Checksums, ChecksumType: dst.Meta.ChecksumType}, nil
 }
 
 func (g *Gateway) ListObjects(ctx context.Context, in *s3api.ListObjectsInput) (*s3api.ListObjectsOutput, error) {

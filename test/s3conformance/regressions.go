@@ -2,8 +2,10 @@ package s3conformance
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +17,7 @@ import (
 var regressionCases = []testCase{
 	{"RegressionHeadResponseOverrides", testHeadResponseOverrides},
 	{"RegressionUnknownLengthUpload", testUnknownLengthUpload},
+	{"RegressionReadsRacingDeletes", testReadsRacingDeletes},
 }
 
 // testHeadResponseOverrides: HeadObject takes response-content-type and
@@ -59,4 +62,80 @@ func testUnknownLengthUpload(t *testing.T, e *env) {
 		must(t, err, "PutObject of an unseekable body")
 		e.wantBody(t, b, "sdk", body)
 	}
+}
+
+// testReadsRacingDeletes races reads of objects (GET, CopyObject,
+// UploadPartCopy) against deletes of their last reference: each read
+// either happens before the delete (the bytes) or after it (NoSuchKey),
+// never an InternalError. Dewar reaped the blob between the copy's index
+// lookup and its commit and answered 500.
+func testReadsRacingDeletes(t *testing.T, e *env) {
+	b := e.bucket(t)
+	id := e.create(t, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("mp")})
+	const keys = 8
+	for round := range 12 {
+		bodies := make([][]byte, keys)
+		for k := range keys {
+			bodies[k] = data(10_000 + round*keys + k) // unique: a delete reaps its blob
+			e.put(t, b, fmt.Sprintf("src%d", k), bodies[k])
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*keys)
+		for k := range keys {
+			src := fmt.Sprintf("src%d", k)
+			wg.Add(4)
+			go func() {
+				defer wg.Done()
+				_, err := e.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: &b, Key: &src})
+				errs <- err
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := e.s3.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: &b, Key: aws.String(fmt.Sprintf("dst%d-%d", round, k)), CopySource: copySource(b, src)})
+				errs <- beforeOrAfter(err, "CopyObject")
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := e.s3.UploadPartCopy(ctx(t), &s3.UploadPartCopyInput{Bucket: &b, Key: aws.String("mp"), UploadId: &id, PartNumber: aws.Int32(int32(k + 1)), CopySource: copySource(b, src)})
+				errs <- beforeOrAfter(err, "UploadPartCopy")
+			}()
+			go func() {
+				defer wg.Done()
+				out, err := e.s3.GetObject(ctx(t), &s3.GetObjectInput{Bucket: &b, Key: &src})
+				if err == nil {
+					got, rerr := io.ReadAll(out.Body)
+					out.Body.Close()
+					if rerr == nil && !bytes.Equal(got, bodies[k]) {
+						rerr = fmt.Errorf("GetObject: %d bytes, not the object", len(got))
+					}
+					err = rerr
+				}
+				errs <- beforeOrAfter(err, "GetObject")
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		for k := range keys {
+			dst := fmt.Sprintf("dst%d-%d", round, k)
+			if _, err := e.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &b, Key: &dst}); err == nil {
+				e.wantBody(t, b, dst, bodies[k])
+			}
+		}
+	}
+}
+
+// beforeOrAfter accepts success and NoSuchKey.
+func beforeOrAfter(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	if code, st := errInfo(err); st == http.StatusNotFound && code == "NoSuchKey" {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
