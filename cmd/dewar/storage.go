@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"dewar/cas"
@@ -20,15 +21,18 @@ import (
 // storageFlags are the flags every command that opens storage takes
 // (serve and the maintenance commands).
 type storageFlags struct {
-	dataDir string
-	index   string
-	store   string
+	dataDir  string
+	index    string
+	store    string
+	compress bool
 }
 
 func (s *storageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dataDir, "data-dir", envOr("DEWAR_DATA_DIR", "./dewar-data"), "data directory (env DEWAR_DATA_DIR)")
 	fs.StringVar(&s.index, "index", envOr("DEWAR_INDEX", ""), "index: SQLite file path, or postgres://… (env DEWAR_INDEX; default <data-dir>/index.db)")
 	fs.StringVar(&s.store, "store", envOr("DEWAR_STORE", ""), "content store: file://DIR or s3://bucket/prefix?endpoint=… (env DEWAR_STORE; default file://<data-dir>/store)")
+	compress, _ := strconv.ParseBool(os.Getenv("DEWAR_COMPRESS"))
+	fs.BoolVar(&s.compress, "compress", compress, "file:// store: keep blobs zstd-compressed when that saves at least 10% (env DEWAR_COMPRESS)")
 }
 
 // open opens the content store and the index named by the flags. This is
@@ -37,7 +41,7 @@ func (s *storageFlags) open() (cas.Store, index.Index, error) {
 	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(s.store, s.dataDir)
+	store, err := openStore(s.store, s.dataDir, s.compress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,7 +52,7 @@ func (s *storageFlags) open() (cas.Store, index.Index, error) {
 	return store, idx, nil
 }
 
-func openStore(spec, dataDir string) (cas.Store, error) {
+func openStore(spec, dataDir string, compress bool) (cas.Store, error) {
 	if spec == "" {
 		spec = "file://" + filepath.Join(dataDir, "store")
 	}
@@ -62,7 +66,7 @@ func openStore(spec, dataDir string) (cas.Store, error) {
 		if u.Host != "" && u.Host != "localhost" { // file://relative/dir
 			dir = filepath.Join(u.Host, u.Path)
 		}
-		return filestore.Open(dir, filestore.Options{})
+		return filestore.Open(dir, filestore.Options{Compress: compress})
 	case "s3":
 		tmp := filepath.Join(dataDir, "tmp")
 		if err := os.MkdirAll(tmp, 0o700); err != nil {
