@@ -69,7 +69,8 @@ type Options struct {
 	// Fetch, ranged or not, returns the original bytes either way.
 	Compress bool
 	// Level is the zstd level, 1 (fastest) to 22; 0 means 3, zstd's
-	// default. The encoder has four speeds: 1–2, 3–5, 6–9 and 10–22.
+	// default. The encoder has four speeds: 1–2, 3–5, 6–9 and 10–22; each
+	// upload in flight holds an encoder of 3, 4, 7 or 36 MiB.
 	Level int
 	// MinSaving is the fraction of a blob's size compression must save
 	// for the compressed form to be kept; 0 means 0.10.
