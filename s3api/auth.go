@@ -30,7 +30,7 @@ func (s *Server) authenticate(r *http.Request, vhostBucket string) (authResult, 
 	case sigv4.IsRequest(r):
 		res, err := s.v4.Verify(r)
 		if err != nil {
-			return authResult{}, authError(err)
+			return authResult{}, v4Error(r, err)
 		}
 		return authResult{
 			accessKey:     res.AccessKey,
@@ -48,6 +48,19 @@ func (s *Server) authenticate(r *http.Request, vhostBucket string) (authResult, 
 	default:
 		return authResult{}, s3err.Newf(s3err.AccessDenied, "Anonymous access is not allowed; sign the request.")
 	}
+}
+
+// v4Error maps a SigV4 failure. A presigned URL whose query parameters
+// are malformed or name another region gets the code AWS uses for those,
+// AuthorizationQueryParametersError, rather than the header one.
+func v4Error(r *http.Request, err error) error {
+	presigned := r.Header.Get("Authorization") == "" && r.URL.Query().Has("X-Amz-Algorithm")
+	if presigned && (errors.Is(err, sigv4.ErrMalformedAuth) || errors.Is(err, sigv4.ErrWrongRegion)) {
+		e := s3err.Wrap(s3err.AuthorizationQueryParametersError, err)
+		e.Message = err.Error()
+		return e
+	}
+	return authError(err)
 }
 
 func deferredDigest(deferred bool, d []byte) []byte {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 
@@ -18,6 +19,7 @@ var regressionCases = []testCase{
 	{"RegressionHeadResponseOverrides", testHeadResponseOverrides},
 	{"RegressionUnknownLengthUpload", testUnknownLengthUpload},
 	{"RegressionReadsRacingDeletes", testReadsRacingDeletes},
+	{"RegressionPresignedQueryErrors", testPresignedQueryErrors},
 }
 
 // testHeadResponseOverrides: HeadObject takes response-content-type and
@@ -138,4 +140,44 @@ func beforeOrAfter(err error, op string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// testPresignedQueryErrors: a presigned URL with malformed query
+// parameters, an expiry over seven days or another region's scope is
+// AuthorizationQueryParametersError, as AWS answers (s3api answered the
+// header-auth code, AuthorizationHeaderMalformed).
+func testPresignedQueryErrors(t *testing.T, e *env) {
+	b := e.bucket(t)
+	e.put(t, b, "p", []byte("x"))
+	presigned := func(expires int, o signOpts) *url.URL {
+		u, err := url.Parse(e.presign(t, e.newRequest(t, http.MethodGet, b, "p", nil, nil), expires, o))
+		must(t, err, "parsing the presigned URL")
+		return u
+	}
+	for _, tc := range []struct {
+		name string
+		u    func() *url.URL
+	}{
+		{"expires over 7 days", func() *url.URL { return presigned(7*24*3600+1, signOpts{}) }},
+		{"other region", func() *url.URL { return presigned(600, signOpts{region: "eu-north-9"}) }},
+		{"no credential", func() *url.URL {
+			u := presigned(600, signOpts{})
+			q := u.Query()
+			q.Del("X-Amz-Credential")
+			u.RawQuery = q.Encode()
+			return u
+		}},
+		{"expires not a number", func() *url.URL {
+			u := presigned(600, signOpts{})
+			q := u.Query()
+			q.Set("X-Amz-Expires", "soon")
+			u.RawQuery = q.Encode()
+			return u
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(ctx(t), http.MethodGet, tc.u().String(), nil)
+			wantRaw(t, e.send(t, req), http.StatusBadRequest, "AuthorizationQueryParametersError")
+		})
+	}
 }
