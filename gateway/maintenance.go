@@ -128,6 +128,10 @@ func Verify(ctx context.Context, store MaintenanceStore, idx MaintenanceIndex, p
 			switch {
 			case errors.Is(err, cas.ErrNotFound):
 				// Removed since the walk listed it (a concurrent delete).
+			case errors.Is(err, cas.ErrCorrupt):
+				// A store that checks as it reads (compressed frames)
+				// found the damage itself.
+				r.Corrupt = append(r.Corrupt, b.Ref)
 			case err != nil:
 				return err
 			case !ok || (row != nil && row.Size != b.Size):

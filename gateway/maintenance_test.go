@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,5 +150,48 @@ func TestGCFreesOnlyUnreferenced(t *testing.T) {
 	}
 	if v, err := Verify(ctx, e.store, e.idx, nil); err != nil || v.Damaged() {
 		t.Fatalf("verify after gc: %+v, %v", v, err)
+	}
+}
+
+// A compressed blob whose frame is damaged fails its read with
+// cas.ErrCorrupt: verify counts it and goes on to the next blob.
+func TestVerifyCountsCorruptReadsAndGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	st, err := filestore.Open(filepath.Join(dir, "store"), filestore.Options{Compress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := sqlite.Open(filepath.Join(dir, "index.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ctx := context.Background()
+	text := strings.Repeat("<?php echo 'compressible kit text'; ?>\n", 4000)
+	var refs []cas.Ref
+	for i := range 3 {
+		ref, _, err := st.Put(ctx, strings.NewReader(fmt.Sprint(i)+text), cas.StageOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref.Ref)
+	}
+	h := refs[1].String()
+	p := filepath.Join(dir, "store", "blobs", h[0:2], h[2:4], h+".zst")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("blob not stored compressed: %v", err)
+	}
+	os.Chmod(p, 0o644)
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(p, b, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Verify(ctx, st, idx, nil)
+	if err != nil {
+		t.Fatalf("verify stopped: %v", err)
+	}
+	if r.Blobs != 3 || len(r.Corrupt) != 1 || r.Corrupt[0] != refs[1] {
+		t.Fatalf("report %+v, want 3 blobs and %s corrupt", r, refs[1])
 	}
 }
