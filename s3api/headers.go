@@ -81,6 +81,18 @@ func checkStorageClassAndACL(h http.Header) error {
 	return nil
 }
 
+// refuseConditionalWrite refuses If-Match / If-None-Match on a write. S3
+// makes them atomic create-only or compare-and-swap writes (Terraform's
+// S3 lock files rely on If-None-Match: *); backends here cannot check and
+// write atomically, and ignoring the headers would overwrite what the
+// client meant to protect.
+func refuseConditionalWrite(h http.Header) error {
+	if h.Get("If-None-Match") != "" || h.Get("If-Match") != "" {
+		return s3err.Newf(s3err.NotImplemented, "Conditional writes (If-Match, If-None-Match) are not supported.")
+	}
+	return nil
+}
+
 // setRaw sets a header under exactly the given name. Go's Header.Set would
 // canonicalise "x-amz-meta-notes" to "X-Amz-Meta-Notes", and botocore builds
 // Metadata keys from the names as they arrive.

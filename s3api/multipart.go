@@ -114,6 +114,9 @@ func (s *Server) uploadPartCopy(q *request) error {
 const completeKeepAlive = 2 * time.Second
 
 func (s *Server) completeMultipartUpload(q *request) error {
+	if err := refuseConditionalWrite(q.r.Header); err != nil {
+		return err
+	}
 	var doc s3xml.CompleteMultipartUpload
 	if err := readXML(q, &doc, true); err != nil {
 		return err

@@ -25,6 +25,9 @@ func (s *Server) putObject(q *request) error {
 	if err := checkStorageClassAndACL(q.r.Header); err != nil {
 		return err
 	}
+	if err := refuseConditionalWrite(q.r.Header); err != nil {
+		return err
+	}
 	md, err := userMetadata(q.r.Header)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // regressionCases pin server bugs this suite found, one case per fix, so
@@ -20,6 +21,7 @@ var regressionCases = []testCase{
 	{"RegressionUnknownLengthUpload", testUnknownLengthUpload},
 	{"RegressionReadsRacingDeletes", testReadsRacingDeletes},
 	{"RegressionPresignedQueryErrors", testPresignedQueryErrors},
+	{"RegressionConditionalWrites", testConditionalWrites},
 }
 
 // testHeadResponseOverrides: HeadObject takes response-content-type and
@@ -180,4 +182,29 @@ func testPresignedQueryErrors(t *testing.T, e *env) {
 			wantRaw(t, e.send(t, req), http.StatusBadRequest, "AuthorizationQueryParametersError")
 		})
 	}
+}
+
+// testConditionalWrites: PutObject and CompleteMultipartUpload with
+// If-None-Match: * or If-Match never overwrite an object the condition
+// protects: S3 answers 412; a server that cannot check atomically must
+// refuse (501). Dewar ignored the headers and overwrote.
+func testConditionalWrites(t *testing.T, e *env) {
+	b := e.bucket(t)
+	e.put(t, b, "lock", []byte("held"))
+	refused := func(t *testing.T, err error) {
+		t.Helper()
+		if _, st := errInfo(err); st != http.StatusPreconditionFailed && st != http.StatusNotImplemented {
+			t.Fatalf("conditional write: %v; want 412 (or 501)", err)
+		}
+		e.wantBody(t, b, "lock", []byte("held"))
+	}
+	_, err := e.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("lock"), Body: bytes.NewReader([]byte("mine")), IfNoneMatch: aws.String("*")})
+	refused(t, err)
+	_, err = e.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("lock"), Body: bytes.NewReader([]byte("mine")), IfMatch: aws.String(`"00000000000000000000000000000000"`)})
+	refused(t, err)
+	id := e.create(t, &s3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("lock")})
+	p := e.uploadPart(t, b, "lock", id, 1, []byte("mine"))
+	_, err = e.s3.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: &b, Key: aws.String("lock"), UploadId: &id,
+		IfNoneMatch: aws.String("*"), MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{p}}})
+	refused(t, err)
 }
