@@ -98,8 +98,11 @@ type Server struct {
 	logPath string
 	done    chan struct{}
 
-	Addr    string // host:port
-	URL     string // http(s)://host:port
+	Addr string // host:port
+	URL  string // http(s)://host:port
+	// UIURL is the web UI and JSON API listener (a free port unless
+	// Options.Args name --ui-addr).
+	UIURL   string
 	DataDir string
 	// CAFile is the PEM certificate clients must trust (TLS only).
 	CAFile   string
@@ -138,8 +141,21 @@ func (s *Server) start() {
 		scheme = "https"
 		args = append(args, "--tls-cert", s.certFile, "--tls-key", s.keyFile)
 	}
+	uiAddr := ""
+	for i, a := range s.opts.Args {
+		if a == "--ui-addr" && i+1 < len(s.opts.Args) {
+			uiAddr = s.opts.Args[i+1]
+		} else if v, ok := strings.CutPrefix(a, "--ui-addr="); ok {
+			uiAddr = v
+		}
+	}
+	if uiAddr == "" {
+		uiAddr = FreeAddr(t)
+		args = append(args, "--ui-addr", uiAddr)
+	}
 	args = append(args, s.opts.Args...)
 	s.URL = scheme + "://" + s.Addr
+	s.UIURL = scheme + "://" + uiAddr
 	logf, err := os.CreateTemp(t.TempDir(), "dewar-log-")
 	if err != nil {
 		t.Fatal(err)
