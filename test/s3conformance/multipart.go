@@ -19,6 +19,7 @@ import (
 var multipartCases = []testCase{
 	{"MultipartUpload", testMultipart},
 	{"MultipartCompositeChecksum", testMultipartComposite},
+	{"MultipartCompositeOtherAlgorithms", testMultipartCompositeOther},
 	{"MultipartGetPartNumber", testGetPartNumber},
 	{"MultipartAbort", testMultipartAbort},
 	{"MultipartListParts", testListParts},
@@ -553,4 +554,42 @@ func testPartOverwrite(t *testing.T, e *env) {
 	}
 	e.complete(t, b, "ow", id, c)
 	e.wantBody(t, b, "ow", second)
+}
+
+// testMultipartCompositeOther: COMPOSITE checksums of CRC32C and SHA256
+// parts (the checksum of the parts' raw checksums, then "-N").
+func testMultipartCompositeOther(t *testing.T, e *env) {
+	b := e.bucket(t)
+	parts := [][]byte{data(int(e.tg.Caps.MinPartSize)), data(100)}
+	for _, a := range algs {
+		if a.alg != types.ChecksumAlgorithmCrc32c && a.alg != types.ChecksumAlgorithmSha256 {
+			continue
+		}
+		t.Run(string(a.alg), func(t *testing.T) {
+			key := "composite-" + string(a.alg)
+			id := e.create(t, &s3.CreateMultipartUploadInput{Bucket: &b, Key: &key, ChecksumAlgorithm: a.alg})
+			var done []types.CompletedPart
+			var raw []byte
+			for i, p := range parts {
+				n := int32(i + 1)
+				up, err := e.s3.UploadPart(ctx(t), &s3.UploadPartInput{Bucket: &b, Key: &key, UploadId: &id, PartNumber: &n, Body: bytes.NewReader(p), ChecksumAlgorithm: a.alg})
+				must(t, err, "UploadPart")
+				got := checksumOf(a.alg, up.ChecksumCRC32, up.ChecksumCRC32C, up.ChecksumCRC64NVME, up.ChecksumSHA1, up.ChecksumSHA256)
+				eq(t, "part checksum", got, sum64(a.new, p))
+				done = append(done, types.CompletedPart{PartNumber: &n, ETag: up.ETag, ChecksumCRC32C: up.ChecksumCRC32C, ChecksumSHA256: up.ChecksumSHA256})
+				h := a.new()
+				h.Write(p)
+				raw = h.Sum(raw)
+			}
+			h := a.new()
+			h.Write(raw)
+			want := base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-2"
+			co := e.complete(t, b, key, id, done...)
+			eq(t, "complete checksum", checksumOf(a.alg, co.ChecksumCRC32, co.ChecksumCRC32C, co.ChecksumCRC64NVME, co.ChecksumSHA1, co.ChecksumSHA256), want)
+			head, err := e.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &b, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
+			must(t, err, "HeadObject")
+			eq(t, "HEAD checksum", checksumOf(a.alg, head.ChecksumCRC32, head.ChecksumCRC32C, head.ChecksumCRC64NVME, head.ChecksumSHA1, head.ChecksumSHA256), want)
+			eq(t, "HEAD checksum type", head.ChecksumType, types.ChecksumTypeComposite)
+		})
+	}
 }
