@@ -112,6 +112,13 @@ func (b *batch) Discard() {
 // syncFS flushes the whole filesystem holding the store (syncfs(2)): one
 // journal commit for any number of files.
 func (s *Store) syncFS() error {
+	if s.syncAll != nil {
+		return s.syncAll()
+	}
+	return s.syncfs()
+}
+
+func (s *Store) syncfs() error {
 	d, err := os.Open(s.tmp)
 	if err != nil {
 		return err

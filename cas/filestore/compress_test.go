@@ -542,6 +542,7 @@ func TestCompressedLifecycle(t *testing.T) {
 
 func TestCompressedDurabilityProtocol(t *testing.T) {
 	s := newCompressing(t, Options{})
+	s.group = nil // the single-commit protocol; group commits have their own test
 	data := textBytes(9, 50000)
 	ref := cas.Sum(data)
 	var log syncLog

@@ -75,6 +75,9 @@ type Options struct {
 	// MinSaving is the fraction of a blob's size compression must save
 	// for the compressed form to be kept; 0 means 0.10.
 	MinSaving float64
+	// NoGroupCommit gives every small commit its own fsyncs instead of
+	// sharing two filesystem syncs with the commits running beside it.
+	NoGroupCommit bool
 }
 
 // ErrBadOptions is returned by Open for options out of range.
@@ -100,6 +103,12 @@ type Store struct {
 	// durability protocol really syncs what it must, in order.
 	syncFile func(f *os.File) error
 	syncDir  func(path string) error
+	// syncAll, when set, replaces syncfs(2) (tests observe group commits).
+	syncAll func() error
+
+	// group batches the durability of concurrent small commits; nil with
+	// Options.NoGroupCommit.
+	group *groupCommit
 }
 
 // Open opens the store rooted at dir, creating dir and its layout when
@@ -121,6 +130,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		frameSize: maxFrameSize,
 		syncFile:  (*os.File).Sync,
 		syncDir:   syncDir,
+		group:     groupOrNil(opts),
 	}
 	if s.compress {
 		if s.encoders, err = newEncoderPool(cmp.Or(opts.Level, 3)); err != nil {
@@ -277,4 +287,11 @@ func ctxErr(ctx context.Context, op string) error {
 		return fmt.Errorf("filestore: %s: %w", op, err)
 	}
 	return nil
+}
+
+func groupOrNil(o Options) *groupCommit {
+	if o.NoGroupCommit {
+		return nil
+	}
+	return &groupCommit{}
 }

@@ -364,6 +364,7 @@ func (l *syncLog) take() []string {
 
 func TestDurabilityProtocol(t *testing.T) {
 	s := newStore(t)
+	s.group = nil                 // the single-commit protocol; group commits have their own test
 	ref := cas.Sum([]byte("abc")) // ba7816bf…
 	var log syncLog
 	log.install(s, s.blobPath(ref))
@@ -409,6 +410,7 @@ func TestSyncFailuresFailCommit(t *testing.T) {
 	for _, which := range []string{"file", "dir"} {
 		t.Run(which, func(t *testing.T) {
 			s := newStore(t)
+			s.group = nil // the single-commit protocol; group commits have their own test
 			fail := errors.New("sync failed")
 			if which == "file" {
 				s.syncFile = func(*os.File) error { return fail }
@@ -426,6 +428,7 @@ func TestSyncFailuresFailCommit(t *testing.T) {
 
 func TestCommitSyncsFileOnce(t *testing.T) {
 	s := newStore(t)
+	s.group = nil // the single-commit protocol; group commits have their own test
 	st, err := s.Stage(context.Background(), strings.NewReader("once"), cas.StageOptions{})
 	if err != nil {
 		t.Fatal(err)

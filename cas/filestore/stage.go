@@ -176,6 +176,14 @@ func (st *staged) Commit(ctx context.Context) (bool, error) {
 	if st.z != nil {
 		f, tmp = st.z, st.zpath
 	}
+	if s.group != nil && st.ref.Size <= groupMaxSize {
+		created, err := s.group.commit(s, tmp, st.ref.Ref, st.z != nil)
+		if err != nil {
+			return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
+		}
+		st.synced = true
+		return created, nil
+	}
 	if !st.synced {
 		if err := s.syncFile(f); err != nil {
 			return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
