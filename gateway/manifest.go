@@ -90,7 +90,9 @@ func EntryOf(e index.TreeEntry) ManifestEntry {
 const treePage = 1000
 
 // WriteManifest streams manifest.json for j: the job, then its tree read
-// page by page, so a job of any size is written in bounded memory.
+// page by page, so a job of any size is written in bounded memory. Each
+// file entry carries its known-good diff (see Diff), as of the moment it
+// is written.
 func (s *Service) WriteManifest(ctx context.Context, w io.Writer, j index.Job) error {
 	head, err := json.Marshal(ManifestOf(j))
 	if err != nil {
@@ -100,14 +102,21 @@ func (s *Service) WriteManifest(ctx context.Context, w io.Writer, j index.Job) e
 	if _, err := w.Write(append(head, []byte(`,"tree":[`)...)); err != nil {
 		return err
 	}
-	after, first := "", true
-	for {
-		entries, more, err := s.idx.ListTree(ctx, j.ID, index.TreeListOptions{After: after, Limit: treePage})
+	var d *differ // made when the tree turns out not to be empty
+	first := true
+	err = s.walkTree(ctx, j.ID, func(entries []index.TreeEntry) error {
+		if d == nil {
+			var err error
+			if d, err = s.newDiffer(ctx, j); err != nil {
+				return err
+			}
+		}
+		des, err := d.page(ctx, entries)
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			b, err := json.Marshal(EntryOf(e))
+		for _, de := range des {
+			b, err := json.Marshal(de.ManifestEntry)
 			if err != nil {
 				return err
 			}
@@ -118,11 +127,11 @@ func (s *Service) WriteManifest(ctx context.Context, w io.Writer, j index.Job) e
 			if _, err := w.Write(b); err != nil {
 				return err
 			}
-			after = e.Path
 		}
-		if !more || len(entries) == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	_, err = w.Write([]byte("]}\n"))
 	return err
@@ -150,13 +159,20 @@ type manifestCached struct {
 // until the job changes). The cache is keyed by the job's own JSON, not
 // by UpdatedAt: two changes within one timestamp tick (notes edited twice,
 // say) must not serve a stale size. The tree only changes when the job
-// finishes, which changes the JSON too.
+// finishes, which changes the JSON too. The diffs change when known-good
+// jobs finish later, so the key also holds what they depend on
+// (diffVersion: the closest known-good jobs and the count of the job's
+// known-good files).
 func (s *Service) ManifestInfo(ctx context.Context, j index.Job) (ManifestInfo, error) {
 	head, err := json.Marshal(ManifestOf(j))
 	if err != nil {
 		return ManifestInfo{}, err
 	}
-	version := sha256.Sum256(head)
+	dv, err := s.diffVersion(ctx, j)
+	if err != nil {
+		return ManifestInfo{}, err
+	}
+	version := sha256.Sum256(append(append(head, 0), dv...))
 	s.manifests.mu.Lock()
 	c, ok := s.manifests.m[j.ID]
 	s.manifests.mu.Unlock()
