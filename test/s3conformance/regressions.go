@@ -187,15 +187,19 @@ func testPresignedQueryErrors(t *testing.T, e *env) {
 // testConditionalWrites: PutObject and CompleteMultipartUpload with
 // If-None-Match: * or If-Match never overwrite an object the condition
 // protects: S3 answers 412; a server that cannot check atomically must
-// refuse (501). Dewar ignored the headers and overwrote.
+// refuse (501). Dewar ignored the headers and overwrote. A server that
+// answers 412 supports them, so the writes whose condition holds succeed.
 func testConditionalWrites(t *testing.T, e *env) {
 	b := e.bucket(t)
 	e.put(t, b, "lock", []byte("held"))
+	supported := false
 	refused := func(t *testing.T, err error) {
 		t.Helper()
-		if _, st := errInfo(err); st != http.StatusPreconditionFailed && st != http.StatusNotImplemented {
+		_, st := errInfo(err)
+		if st != http.StatusPreconditionFailed && st != http.StatusNotImplemented {
 			t.Fatalf("conditional write: %v; want 412 (or 501)", err)
 		}
+		supported = supported || st == http.StatusPreconditionFailed
 		e.wantBody(t, b, "lock", []byte("held"))
 	}
 	_, err := e.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("lock"), Body: bytes.NewReader([]byte("mine")), IfNoneMatch: aws.String("*")})
@@ -207,4 +211,14 @@ func testConditionalWrites(t *testing.T, e *env) {
 	_, err = e.s3.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: &b, Key: aws.String("lock"), UploadId: &id,
 		IfNoneMatch: aws.String("*"), MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{p}}})
 	refused(t, err)
+	if !supported {
+		return
+	}
+	// Conditions that hold: create a new key, replace a known version.
+	_, err = e.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("new"), Body: bytes.NewReader([]byte("first")), IfNoneMatch: aws.String("*")})
+	must(t, err, "PutObject If-None-Match: * on a new key")
+	_, err = e.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("lock"), Body: bytes.NewReader([]byte("swapped")), IfMatch: aws.String(quotedMD5([]byte("held")))})
+	must(t, err, "PutObject If-Match with the current ETag")
+	e.wantBody(t, b, "lock", []byte("swapped"))
+	e.wantBody(t, b, "new", []byte("first"))
 }
