@@ -48,6 +48,8 @@ var (
 	ErrUserNotFound   = fmt.Errorf("%w: no such user", ErrNotFound)
 
 	ErrBucketExists   = fmt.Errorf("%w: bucket already exists", ErrConflict)
+	// ErrPreconditionFailed: a conditional write's condition did not hold.
+	ErrPreconditionFailed = fmt.Errorf("%w: precondition failed", ErrConflict)
 	ErrBucketNotEmpty = fmt.Errorf("%w: bucket not empty", ErrConflict)
 	ErrUserExists     = fmt.Errorf("%w: user already exists", ErrConflict)
 )
@@ -144,12 +146,26 @@ type ListPage struct {
 	Next string
 }
 
+// PutCondition makes a write conditional (S3 conditional writes): it
+// happens only if the condition holds when the write's transaction looks
+// at the key, else ErrPreconditionFailed and nothing changes. The zero
+// value always holds.
+type PutCondition struct {
+	// IfNoneMatch: only when the key does not exist (If-None-Match: *).
+	IfNoneMatch bool
+	// IfMatch: only when the key exists with this ETag (unquoted).
+	IfMatch string
+}
+
 // Objects manages the keys of buckets.
 type Objects interface {
 	// PutObject creates or replaces o.Bucket/o.Key. It pins o.Blob and
 	// runs commit under the blob's lock; the replaced object's reference is
 	// dropped. Returns ErrBucketNotFound for a missing bucket.
 	PutObject(ctx context.Context, o Object, commit CommitFunc) (zeroed []cas.Ref, err error)
+	// PutObjectIf is PutObject under a condition, checked atomically with
+	// the write.
+	PutObjectIf(ctx context.Context, o Object, cond PutCondition, commit CommitFunc) (zeroed []cas.Ref, err error)
 	// GetObject returns ErrObjectNotFound (or ErrBucketNotFound).
 	GetObject(ctx context.Context, bucket, key string) (Object, error)
 	// DeleteObject returns ErrObjectNotFound when there was nothing to delete.
@@ -219,6 +235,9 @@ type Multipart interface {
 	// the upload and all its parts, and returns the refs left at zero.
 	// ErrUploadNotFound when the upload is gone (a second Complete).
 	CompleteUpload(ctx context.Context, uploadID string, o Object, commit CommitFunc) (zeroed []cas.Ref, err error)
+	// CompleteUploadIf is CompleteUpload under a condition on the key,
+	// checked atomically with the write (the upload stays when it fails).
+	CompleteUploadIf(ctx context.Context, uploadID string, o Object, cond PutCondition, commit CommitFunc) (zeroed []cas.Ref, err error)
 	// AbortUpload deletes the upload and its parts.
 	AbortUpload(ctx context.Context, uploadID string) (zeroed []cas.Ref, err error)
 }

@@ -113,13 +113,33 @@ type Body struct {
 	Sums func() BodySums
 }
 
+// WriteCondition is an S3 conditional write; the backend checks it
+// atomically with the write and answers PreconditionFailed when it does
+// not hold. The zero value always holds.
+type WriteCondition struct {
+	// IfNoneMatch: write only if the key does not exist.
+	IfNoneMatch bool
+	// IfMatch: write only if the key exists with this ETag (unquoted).
+	IfMatch string
+}
+
+// Holds reports whether c holds for an object that exists with etag (or
+// does not exist); for backends that check under their own lock.
+func (c WriteCondition) Holds(exists bool, etag string) bool {
+	if c.IfNoneMatch && exists {
+		return false
+	}
+	return c.IfMatch == "" || (exists && etag == c.IfMatch)
+}
+
 // PutObjectInput is a PutObject request.
 type PutObjectInput struct {
-	Bucket   string
-	Key      string
-	Body     Body
-	Headers  ObjectHeaders
-	Metadata map[string]string
+	Bucket    string
+	Key       string
+	Body      Body
+	Headers   ObjectHeaders
+	Metadata  map[string]string
+	Condition WriteCondition
 }
 
 // PutResult answers a write of a whole object.
@@ -232,10 +252,11 @@ type CompletePart struct {
 // CompleteMultipartUploadInput assembles an upload. s3api has checked the
 // parts are in ascending order; AssembleParts does the remaining checks.
 type CompleteMultipartUploadInput struct {
-	Bucket   string
-	Key      string
-	UploadID string
-	Parts    []CompletePart
+	Bucket    string
+	Key       string
+	UploadID  string
+	Parts     []CompletePart
+	Condition WriteCondition
 }
 
 // ListPartsInput selects a page of parts.

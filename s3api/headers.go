@@ -81,16 +81,22 @@ func checkStorageClassAndACL(h http.Header) error {
 	return nil
 }
 
-// refuseConditionalWrite refuses If-Match / If-None-Match on a write. S3
-// makes them atomic create-only or compare-and-swap writes (Terraform's
-// S3 lock files rely on If-None-Match: *); backends here cannot check and
-// write atomically, and ignoring the headers would overwrite what the
-// client meant to protect.
-func refuseConditionalWrite(h http.Header) error {
-	if h.Get("If-None-Match") != "" || h.Get("If-Match") != "" {
-		return s3err.Newf(s3err.NotImplemented, "Conditional writes (If-Match, If-None-Match) are not supported.")
+// writeCondition reads an S3 conditional write: If-None-Match: * (create
+// only, as Terraform's S3 lock files use) or If-Match: <etag> (compare and
+// swap). Backends check it atomically with the write; S3 accepts no other
+// If-None-Match value on writes.
+func writeCondition(h http.Header) (WriteCondition, error) {
+	var c WriteCondition
+	if v := h.Get("If-None-Match"); v != "" {
+		if strings.TrimSpace(v) != "*" {
+			return c, s3err.Newf(s3err.NotImplemented, "Only If-None-Match: * is supported on writes.")
+		}
+		c.IfNoneMatch = true
 	}
-	return nil
+	if v := strings.TrimSpace(h.Get("If-Match")); v != "" {
+		c.IfMatch = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
+	}
+	return c, nil
 }
 
 // setRaw sets a header under exactly the given name. Go's Header.Set would

@@ -114,7 +114,8 @@ func (s *Server) uploadPartCopy(q *request) error {
 const completeKeepAlive = 2 * time.Second
 
 func (s *Server) completeMultipartUpload(q *request) error {
-	if err := refuseConditionalWrite(q.r.Header); err != nil {
+	cond, err := writeCondition(q.r.Header)
+	if err != nil {
 		return err
 	}
 	var doc s3xml.CompleteMultipartUpload
@@ -127,7 +128,7 @@ func (s *Server) completeMultipartUpload(q *request) error {
 	if len(doc.Parts) > maxParts {
 		return s3err.Newf(s3err.MalformedXML, "Too many parts")
 	}
-	in := &CompleteMultipartUploadInput{Bucket: q.bucket, Key: q.key, UploadID: q.r.URL.Query().Get("uploadId")}
+	in := &CompleteMultipartUploadInput{Bucket: q.bucket, Key: q.key, UploadID: q.r.URL.Query().Get("uploadId"), Condition: cond}
 	for i, p := range doc.Parts {
 		if i > 0 && p.PartNumber <= doc.Parts[i-1].PartNumber {
 			return s3err.New(s3err.InvalidPartOrder)

@@ -25,7 +25,8 @@ func (s *Server) putObject(q *request) error {
 	if err := checkStorageClassAndACL(q.r.Header); err != nil {
 		return err
 	}
-	if err := refuseConditionalWrite(q.r.Header); err != nil {
+	cond, err := writeCondition(q.r.Header)
+	if err != nil {
 		return err
 	}
 	md, err := userMetadata(q.r.Header)
@@ -38,7 +39,7 @@ func (s *Server) putObject(q *request) error {
 	}
 	res, err := s.cfg.Backend.PutObject(q.r.Context(), &PutObjectInput{
 		Bucket: q.bucket, Key: q.key, Body: body,
-		Headers: objectHeaders(q.r.Header), Metadata: md,
+		Headers: objectHeaders(q.r.Header), Metadata: md, Condition: cond,
 	})
 	if err != nil {
 		return err

@@ -35,6 +35,12 @@ func readOnly(bucket string) error {
 	return s3err.Newf(s3err.AccessDenied, "The %s bucket is read-only: its contents come from ingestion.", bucket)
 }
 
+// conditionalSubmission refuses If-None-Match/If-Match on uploads to the
+// incoming buckets: every upload is a new job, never an overwrite.
+func conditionalSubmission() error {
+	return s3err.Newf(s3err.NotImplemented, "Conditional writes do not apply to the incoming buckets: every upload becomes a new job.")
+}
+
 func (d *Dewar) CreateBucket(ctx context.Context, bucket string) error {
 	if d.kind(bucket) != gateway.Ordinary {
 		if _, err := d.authorize(ctx, auth.Read); err != nil {
@@ -54,6 +60,8 @@ func (d *Dewar) DeleteBucket(ctx context.Context, bucket string) error {
 
 func (d *Dewar) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.PutResult, error) {
 	switch k := d.kind(in.Bucket); {
+	case k.Incoming() && in.Condition != (s3api.WriteCondition{}):
+		return nil, conditionalSubmission()
 	case k.Incoming():
 		return d.putIncoming(ctx, in, k)
 	case k == gateway.Samples || k == gateway.Jobs:
@@ -132,6 +140,9 @@ func (d *Dewar) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInpu
 
 func (d *Dewar) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.PutResult, error) {
 	if k := d.kind(in.Bucket); k.Incoming() {
+		if in.Condition != (s3api.WriteCondition{}) {
+			return nil, conditionalSubmission()
+		}
 		return d.completeIncoming(ctx, in, k)
 	}
 	return d.Gateway.CompleteMultipartUpload(ctx, in)

@@ -33,6 +33,8 @@ func s3Error(err error) error {
 		return s3err.Wrap(s3err.NoSuchUpload, err)
 	case errors.Is(err, index.ErrBucketNotEmpty):
 		return s3err.Wrap(s3err.BucketNotEmpty, err)
+	case errors.Is(err, index.ErrPreconditionFailed):
+		return s3err.Wrap(s3err.PreconditionFailed, err)
 	case errors.Is(err, index.ErrBucketExists):
 		return s3err.Wrap(s3err.BucketAlreadyExists, err)
 	case errors.Is(err, cas.ErrTooLarge):

@@ -160,7 +160,7 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 		Bucket: in.Bucket, Key: in.Key, Blob: a.blob.Ref, Size: a.blob.Size, ETag: a.etag,
 		LastModified: g.now(), Owner: a.upload.Owner, Meta: a.meta,
 	}
-	zeroed, err := g.idx.CompleteUpload(ctx, in.UploadID, obj, a.commit)
+	zeroed, err := g.idx.CompleteUploadIf(ctx, in.UploadID, obj, putCondition(in.Condition), a.commit)
 	if err != nil {
 		return nil, s3Error(err)
 	}

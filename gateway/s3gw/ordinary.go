@@ -90,7 +90,7 @@ func (g *Gateway) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 		obj.Meta.Checksums = sums.Checksums
 		obj.Meta.ChecksumType = "FULL_OBJECT"
 	}
-	zeroed, err := g.idx.PutObject(ctx, obj, commitUnderLock(st))
+	zeroed, err := g.idx.PutObjectIf(ctx, obj, putCondition(in.Condition), commitUnderLock(st))
 	if err != nil {
 		return nil, s3Error(err)
 	}
@@ -215,6 +215,11 @@ func (g *Gateway) ListObjects(ctx context.Context, in *s3api.ListObjectsInput) (
 		out.Objects = append(out.Objects, objectInfo(o))
 	}
 	return out, nil
+}
+
+// putCondition is an S3 conditional write as the index checks it.
+func putCondition(c s3api.WriteCondition) index.PutCondition {
+	return index.PutCondition{IfNoneMatch: c.IfNoneMatch, IfMatch: c.IfMatch}
 }
 
 func objectMeta(h s3api.ObjectHeaders, md map[string]string) index.ObjectMeta {

@@ -54,6 +54,7 @@ func checkObject(t *testing.T, what string, got, want index.Object) {
 // RunObjects checks index.Objects apart from listing (RunListing) and the
 // reference counts (RunBlobs).
 func RunObjects(t *testing.T, newIndex NewIndex) {
+	runConditional(t, newIndex)
 	t.Run("PutGetRoundTrip", func(t *testing.T) {
 		ix := newIndex(t)
 		s := newStore()

@@ -278,6 +278,13 @@ func (ix *Index) uploadGroups(ctx context.Context, bucket, prefix, after string,
 // parts, and returns the refs left at zero, in one transaction. Empty
 // o.Bucket and o.Key are taken from the upload; others must match it.
 func (ix *Index) CompleteUpload(ctx context.Context, uploadID string, o index.Object, commit index.CommitFunc) (zeroed []cas.Ref, err error) {
+	return ix.CompleteUploadIf(ctx, uploadID, o, index.PutCondition{}, commit)
+}
+
+// CompleteUploadIf is CompleteUpload when cond holds for the key the
+// object goes to; otherwise index.ErrPreconditionFailed, and the upload
+// stays as it was.
+func (ix *Index) CompleteUploadIf(ctx context.Context, uploadID string, o index.Object, cond index.PutCondition, commit index.CommitFunc) (zeroed []cas.Ref, err error) {
 	o.LastModified = ix.stamp(o.LastModified)
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		var z zeroSet
@@ -305,7 +312,7 @@ func (ix *Index) CompleteUpload(ctx context.Context, uploadID string, o index.Ob
 		if err := ix.deleteUpload(tctx, tx, uploadID, &ch); err != nil {
 			return err
 		}
-		if err := ix.putObject(tctx, tx, ctx, o, commit, &ch, &z); err != nil {
+		if err := ix.putObject(tctx, tx, ctx, o, cond, commit, &ch, &z); err != nil {
 			return err
 		}
 		zeroed = z.refs

@@ -24,10 +24,16 @@ func scanObject(s scanner, bucket string) (index.Object, error) {
 // PutObject creates or replaces o.Bucket/o.Key; see index.Objects. A zero
 // LastModified is set to now.
 func (ix *Index) PutObject(ctx context.Context, o index.Object, commit index.CommitFunc) (zeroed []cas.Ref, err error) {
+	return ix.PutObjectIf(ctx, o, index.PutCondition{}, commit)
+}
+
+// PutObjectIf is PutObject when cond holds for the row the transaction
+// locked, index.ErrPreconditionFailed otherwise.
+func (ix *Index) PutObjectIf(ctx context.Context, o index.Object, cond index.PutCondition, commit index.CommitFunc) (zeroed []cas.Ref, err error) {
 	o.LastModified = ix.stamp(o.LastModified)
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		var z zeroSet
-		if err := ix.putObject(tctx, tx, ctx, o, commit, &blobChanges{}, &z); err != nil {
+		if err := ix.putObject(tctx, tx, ctx, o, cond, commit, &blobChanges{}, &z); err != nil {
 			return err
 		}
 		zeroed = z.refs
@@ -44,15 +50,19 @@ func (ix *Index) PutObject(ctx context.Context, o index.Object, commit index.Com
 // follow the order of doc.go: the bucket row (shared), the object row, the
 // blob rows in ref order; the object row is written last, once the blob it
 // points at has its row.
-func (ix *Index) putObject(ctx context.Context, tx *sql.Tx, cctx context.Context, o index.Object, commit index.CommitFunc, ch *blobChanges, z *zeroSet) error {
+func (ix *Index) putObject(ctx context.Context, tx *sql.Tx, cctx context.Context, o index.Object, cond index.PutCondition, commit index.CommitFunc, ch *blobChanges, z *zeroSet) error {
 	if err := ix.checkBucket(ctx, tx, o.Bucket, ix.d.ForShare); err != nil {
 		return err
 	}
 	var old cas.Ref
-	err := ix.queryRow(ctx, tx, `SELECT blob FROM objects WHERE bucket = ? AND key = ?`+ix.d.ForUpdate, o.Bucket, o.Key).Scan(&old)
+	var oldETag string
+	err := ix.queryRow(ctx, tx, `SELECT blob, etag FROM objects WHERE bucket = ? AND key = ?`+ix.d.ForUpdate, o.Bucket, o.Key).Scan(&old, &oldETag)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlindex: put object %q/%q: %w", o.Bucket, o.Key, err)
+	}
+	if (cond.IfNoneMatch && exists) || (cond.IfMatch != "" && (!exists || oldETag != cond.IfMatch)) {
+		return fmt.Errorf("sqlindex: put object %q/%q: %w", o.Bucket, o.Key, index.ErrPreconditionFailed)
 	}
 	ch.pin(o.Blob, o.Size, commit)
 	if exists {

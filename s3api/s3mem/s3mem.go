@@ -158,18 +158,31 @@ func (b *Backend) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if len(sums.Checksums) > 0 {
 		info.ChecksumType = "FULL_OBJECT"
 	}
-	if err := b.store(in.Bucket, &object{info: info, data: data}); err != nil {
+	if err := b.storeIf(in.Bucket, &object{info: info, data: data}, in.Condition); err != nil {
 		return nil, err
 	}
 	return &s3api.PutResult{ETag: info.ETag, LastModified: info.LastModified, Checksums: info.Checksums, ChecksumType: info.ChecksumType}, nil
 }
 
 func (b *Backend) store(bucketName string, o *object) error {
+	return b.storeIf(bucketName, o, s3api.WriteCondition{})
+}
+
+// storeIf stores o when cond holds for the key, under the same lock.
+func (b *Backend) storeIf(bucketName string, o *object, cond s3api.WriteCondition) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bk, err := b.bucket(bucketName)
 	if err != nil {
 		return err
+	}
+	old, exists := bk.objects[o.info.Key]
+	etag := ""
+	if exists {
+		etag = old.info.ETag
+	}
+	if !cond.Holds(exists, etag) {
+		return s3err.New(s3err.PreconditionFailed)
 	}
 	bk.objects[o.info.Key] = o
 	return nil
@@ -377,6 +390,17 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 		b.mu.Unlock()
 		return nil, err
 	}
+	if bk, ok := b.buckets[in.Bucket]; ok {
+		old, exists := bk.objects[in.Key]
+		etag := ""
+		if exists {
+			etag = old.info.ETag
+		}
+		if !in.Condition.Holds(exists, etag) {
+			b.mu.Unlock()
+			return nil, s3err.New(s3err.PreconditionFailed)
+		}
+	}
 	var data []byte
 	var sizes []int64
 	for _, p := range parts {
@@ -402,7 +426,7 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 			info.ChecksumType = "COMPOSITE"
 		}
 	}
-	if err := b.store(in.Bucket, &object{info: info, data: data}); err != nil {
+	if err := b.storeIf(in.Bucket, &object{info: info, data: data}, in.Condition); err != nil {
 		return nil, err
 	}
 	return &s3api.PutResult{ETag: etag, LastModified: info.LastModified, Checksums: info.Checksums, ChecksumType: info.ChecksumType}, nil
