@@ -65,6 +65,13 @@ func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.Sta
 	}
 
 	h := sha256.New()
+	var bg *bgHash
+	defer func() {
+		if bg != nil {
+			bg.finish()
+		}
+	}()
+	wb := &writeback{f: f}
 	var n int64
 	fill := 0 // bytes of buf holding the current frame
 	for {
@@ -81,10 +88,18 @@ func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.Sta
 			if opts.MaxSize > 0 && n > opts.MaxSize {
 				return spooled{}, fmt.Errorf("filestore: stage: more than %d bytes: %w", opts.MaxSize, cas.ErrTooLarge)
 			}
-			h.Write(p[:m])
+			if bg == nil && n > asyncHashAfter {
+				bg = startBGHash(h)
+			}
+			if bg != nil {
+				bg.write(p[:m])
+			} else {
+				h.Write(p[:m])
+			}
 			if _, err := f.Write(p[:m]); err != nil {
 				return spooled{}, fmt.Errorf("filestore: stage: %w", err)
 			}
+			wb.wrote(m)
 			if fill += m; fill == len(buf) {
 				if c != nil {
 					if err := c.frame(buf); err != nil {
@@ -104,6 +119,10 @@ func (s *Store) spool(ctx context.Context, f *os.File, r io.Reader, opts cas.Sta
 		if rerr != nil {
 			return spooled{}, fmt.Errorf("filestore: stage: reading source: %w", rerr)
 		}
+	}
+	if bg != nil {
+		bg.finish()
+		bg = nil
 	}
 	ref, _ := cas.RefFromBytes(h.Sum(nil))
 	if !opts.Want.IsZero() && ref != opts.Want {
