@@ -143,8 +143,10 @@ type Searcher interface {
 	// method), most shared first, up to limit, excluding exclude.
 	SimilarCandidates(ctx context.Context, method string, keys []int64, exclude cas.Ref, limit int) ([]SimCandidate, error)
 	// TLSHCandidates returns files whose TLSH length byte (lvalue, the
-	// third and fourth hex digits after "T1") is within radius of lvalue,
-	// with their TLSH, up to limit: the pre-filter before exact distances.
+	// third and fourth hex digits after "T1", read with their nibbles
+	// swapped as TLSH prints header bytes: analyzers/tlsh's Digest.LValue)
+	// is within radius of lvalue, with their TLSH, up to limit: the
+	// pre-filter before exact distances.
 	TLSHCandidates(ctx context.Context, lvalue, radius int, exclude cas.Ref, limit int) ([]Analysis, error)
 	// KnownGoodOverlap returns the done known-good jobs sharing the most
 	// distinct files with jobID, most first.

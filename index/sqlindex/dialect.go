@@ -45,6 +45,38 @@ type Dialect struct {
 	// Only used without group commit, which also retries a transaction
 	// that lost a race to insert a row. nil: never retry.
 	Retryable func(err error) bool
+	// ForNoKeyUpdate is appended to SELECTs that lock rows whose non-key
+	// columns are about to change (token job counts), in a fixed order so
+	// concurrent writers queue instead of deadlocking (" FOR NO KEY
+	// UPDATE" in PostgreSQL: it does not block foreign-key checks; "" in
+	// SQLite).
+	ForNoKeyUpdate string
+	// Lower folds the ASCII letters of a text expression, and only those,
+	// so that both databases fold alike (search's case-insensitive
+	// fields). nil is lower(expr), SQLite's built-in, which folds ASCII
+	// only; PostgreSQL passes LowerC, since its lower() follows the
+	// collation.
+	Lower func(expr string) string
+	// Glob: case-sensitive pattern matching uses GLOB (SQLite, whose LIKE
+	// ignores ASCII case); otherwise LIKE ... ESCAPE '\' (PostgreSQL,
+	// whose LIKE is case-sensitive).
+	Glob bool
+	// Explain is the prefix that makes a statement report its plan
+	// ("EXPLAIN QUERY PLAN " in SQLite, "EXPLAIN " in PostgreSQL); used by
+	// tests that check searches use their indexes.
+	Explain string
+}
+
+// LowerC is PostgreSQL's Dialect.Lower: lower() under the "C" collation,
+// which folds ASCII letters only, as SQLite's lower() does.
+func LowerC(expr string) string { return `lower((` + expr + `) COLLATE "C")` }
+
+// lower folds the ASCII letters of expr (see Dialect.Lower).
+func (d Dialect) lower(expr string) string {
+	if d.Lower == nil {
+		return `lower(` + expr + `)`
+	}
+	return d.Lower(expr)
 }
 
 // Constraint is a kind of integrity constraint a statement violated.

@@ -39,7 +39,14 @@ type Options struct {
 	GroupCommit int
 	// Now is the clock for times the caller left zero; nil is time.Now.
 	Now func() time.Time
+	// SearchTimeout bounds each search (SearchFiles, SearchJobs with their
+	// counts): a pathological query is cancelled, not left running. 0
+	// means DefaultSearchTimeout.
+	SearchTimeout time.Duration
 }
+
+// DefaultSearchTimeout is Options.SearchTimeout's default.
+const DefaultSearchTimeout = 30 * time.Second
 
 // Index is the database/sql implementation of index.Index. It is safe for
 // concurrent use.
@@ -49,6 +56,8 @@ type Index struct {
 	d      Dialect
 	now    func() time.Time
 	w      writer
+
+	searchTimeout time.Duration
 
 	queries sync.Map // query text -> rebound text
 
@@ -77,6 +86,10 @@ func NewContext(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*Inde
 	}
 	if ix.now == nil {
 		ix.now = time.Now
+	}
+	ix.searchTimeout = opts.SearchTimeout
+	if ix.searchTimeout <= 0 {
+		ix.searchTimeout = DefaultSearchTimeout
 	}
 	if opts.GroupCommit > 1 {
 		ix.w = newBatcher(db, opts.GroupCommit)
@@ -115,10 +128,18 @@ func (ix *Index) Update(ctx context.Context, fn TxFunc) error {
 // how many operations share a commit.
 func (ix *Index) WriterStats() WriterStats { return ix.w.stats() }
 
+// maxCachedQuery is the longest query text q caches: long texts are
+// batches whose length varies, and caching each would grow the cache
+// without bound. (Searches, whose texts are endless, never use q.)
+const maxCachedQuery = 1024
+
 // q returns query with the dialect's placeholders, cached.
 func (ix *Index) q(query string) string {
 	if ix.d.Placeholder == nil {
 		return query
+	}
+	if len(query) > maxCachedQuery {
+		return ix.d.rebind(query)
 	}
 	if s, ok := ix.queries.Load(query); ok {
 		return s.(string)

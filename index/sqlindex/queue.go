@@ -200,12 +200,15 @@ func (ix *Index) ExpireLeases(ctx context.Context, ownerPrefix string) (int, err
 // changing nothing), inserts the files new to the index (pinning each blob
 // and running r.Commit under its lock; known files are not pinned again),
 // counts the job once per distinct file, marks the files known-good when
-// the job is known-good and done, replaces the job's tree, and stores the
-// status, error, warnings and stats, ending the lease.
+// the job is known-good and done, replaces the job's tree, records
+// r.Analyses for the files that have none yet (existing ones are kept:
+// SetAnalysis replaces), counts a done job once in the job frequency of
+// every distinct token of its files, and stores the status, error,
+// warnings and stats, ending the lease.
 //
 // r.Files may repeat a ref (the first wins); every file entry of r.Tree
 // with a blob must name one of r.Files, and only files carry a blob
-// (ErrInvalid). Tree paths repeated keep their last entry. Stats: Files and
+// (ErrInvalid); so must every analysis (a repeated ref: the first wins). Tree paths repeated keep their last entry. Stats: Files and
 // Bytes over the distinct refs of r.Files, NewFiles and NewBytes over those
 // the index did not know before.
 func (ix *Index) Finish(ctx context.Context, l index.Lease, r index.JobResult) (index.Job, error) {
@@ -213,10 +216,15 @@ func (ix *Index) Finish(ctx context.Context, l index.Lease, r index.JobResult) (
 	if err != nil {
 		return index.Job{}, err
 	}
+	analyses, err := ix.prepareResultAnalyses(r.Analyses, files)
+	if err != nil {
+		return index.Job{}, err
+	}
 	var job index.Job
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		// Lock order: the job row, then recordFiles' blob and file rows,
-		// then the tree rows.
+		// then the tree rows, then writeAnalyses' rows, then token rows
+		// (countJobTokens).
 		var knownGood bool
 		err := ix.queryRow(tctx, tx, `SELECT known_good FROM jobs
 			WHERE id = ? AND status = 'processing' AND lease_owner = ? AND lease_token = ?`+ix.d.ForUpdate,
@@ -228,12 +236,21 @@ func (ix *Index) Finish(ctx context.Context, l index.Lease, r index.JobResult) (
 			return fmt.Errorf("sqlindex: finish job %s: %w", l.JobID, err)
 		}
 		now := ix.stamp(time.Time{})
-		st, err := ix.recordFiles(tctx, tx, ctx, files, r.Commit, knownGood && r.Status == index.JobDone, now)
+		kgDone := knownGood && r.Status == index.JobDone
+		st, err := ix.recordFiles(tctx, tx, ctx, files, r.Commit, kgDone, now)
 		if err != nil {
 			return err
 		}
-		if err := ix.writeTree(tctx, tx, l.JobID, tree); err != nil {
+		if err := ix.writeTree(tctx, tx, l.JobID, tree, kgDone); err != nil {
 			return err
+		}
+		if err := ix.writeAnalyses(tctx, tx, analyses, false); err != nil {
+			return err
+		}
+		if r.Status == index.JobDone {
+			if err := ix.countJobTokens(tctx, tx, l.JobID); err != nil {
+				return err
+			}
 		}
 		job, err = scanJob(ix.queryRow(tctx, tx, `UPDATE jobs SET status = ?, error = ?, warnings = ?,
 			files = ?, new_files = ?, bytes = ?, new_bytes = ?,

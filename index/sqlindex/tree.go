@@ -119,27 +119,36 @@ func jobFileLess(a, b index.JobFile) bool {
 	return a.Path < b.Path
 }
 
-// treeBatch is how many tree rows one INSERT carries (7 parameters each,
+// treeBatch is how many tree rows one INSERT carries (9 parameters each,
 // well under SQLite's and PostgreSQL's parameter limits).
 const treeBatch = 500
 
-// writeTree replaces the tree of job jobID with tree (unique paths).
-func (ix *Index) writeTree(ctx context.Context, tx *sql.Tx, jobID string, tree []index.TreeEntry) error {
+// writeTree replaces the tree of job jobID with tree (unique paths). Each
+// row also gets its name (treeName, for name: searches) and knownGood: the
+// job is known-good and ended done (KnownGoodOverlap's partial index).
+func (ix *Index) writeTree(ctx context.Context, tx *sql.Tx, jobID string, tree []index.TreeEntry, knownGood bool) error {
 	if _, err := ix.exec(ctx, tx, `DELETE FROM tree WHERE job_id = ?`, jobID); err != nil {
 		return fmt.Errorf("sqlindex: replace tree of %s: %w", jobID, err)
 	}
 	for start := 0; start < len(tree); start += treeBatch {
 		batch := tree[start:min(start+treeBatch, len(tree))]
-		args := make([]any, 0, 7*len(batch))
+		args := make([]any, 0, 9*len(batch))
 		for _, e := range batch {
-			args = append(args, jobID, e.Path, []byte(e.RawPath), e.Type, e.Blob, e.Size, []byte(e.Target))
+			args = append(args, jobID, e.Path, []byte(e.RawPath), e.Type, e.Blob, e.Size, []byte(e.Target),
+				treeName(e.Path), knownGood)
 		}
-		_, err := ix.exec(ctx, tx, `INSERT INTO tree (job_id, `+treeCols+`) VALUES `+valueRows(len(batch), 7), args...)
+		_, err := ix.exec(ctx, tx, `INSERT INTO tree (job_id, `+treeCols+`, name, known_good) VALUES `+valueRows(len(batch), 9), args...)
 		if err != nil {
 			return fmt.Errorf("sqlindex: write tree of %s: %w", jobID, err)
 		}
 	}
 	return nil
+}
+
+// treeName is what name: searches compare: the last element of a tree
+// path, ASCII letters folded (see fold).
+func treeName(path string) string {
+	return fold(path[strings.LastIndexByte(path, '/')+1:])
 }
 
 // valueRows returns n rows of cols placeholders: "(?, ?), (?, ?)".

@@ -46,6 +46,8 @@ func Dialect() sqlindex.Dialect {
 		Name:       "sqlite",
 		Migrations: sub,
 		Constraint: constraint,
+		Glob:       true,
+		Explain:    "EXPLAIN QUERY PLAN ",
 	}
 }
 

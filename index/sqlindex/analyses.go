@@ -1,0 +1,606 @@
+package sqlindex
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"dewar/cas"
+	"dewar/index"
+)
+
+// Compile-time checks that Index provides analysis and search.
+var (
+	_ index.Search   = (*Index)(nil)
+	_ index.Analyses = (*Index)(nil)
+	_ index.Searcher = (*Index)(nil)
+)
+
+// analysis is an index.Analysis checked and normalised for storage: text
+// made valid UTF-8 without NUL (PostgreSQL text refuses both), IOCs unique
+// by (type, value, chain) and sorted, tokens unique and sorted, keys unique
+// and sorted.
+type analysis struct {
+	index.Analysis
+	lvalue  sql.NullInt64 // TLSH length bucket, NULL without a TLSH
+	minhash []byte        // MinHash as little-endian uint32s
+	id      int64         // analyses.id, once written
+}
+
+// prepareAnalysis checks and normalises a (ErrInvalid for a zero ref, an
+// IOC without type or value, a version without analyzer name).
+func (ix *Index) prepareAnalysis(a index.Analysis) (analysis, error) {
+	if a.Ref.IsZero() {
+		return analysis{}, fmt.Errorf("%w: analysis with a zero ref", ErrInvalid)
+	}
+	a.SSDeep, a.TLSH, a.PDQ, a.PHash, a.Language = clean(a.SSDeep), clean(a.TLSH), clean(a.PDQ), clean(a.PHash), clean(a.Language)
+	a.AnalyzedAt = ix.stamp(a.AnalyzedAt)
+
+	type iocKey struct{ typ, value, chain string }
+	seen := map[iocKey]bool{}
+	iocs := make([]index.IOC, 0, len(a.IOCs))
+	for _, c := range a.IOCs {
+		c = index.IOC{Type: clean(c.Type), Value: clean(c.Value), Chain: clean(c.Chain), Class: clean(c.Class), Context: clean(c.Context)}
+		if c.Type == "" || c.Value == "" {
+			return analysis{}, fmt.Errorf("%w: IOC %q of type %q in the analysis of %s", ErrInvalid, c.Value, c.Type, a.Ref)
+		}
+		k := iocKey{c.Type, c.Value, c.Chain}
+		if !seen[k] {
+			seen[k] = true
+			iocs = append(iocs, c)
+		}
+	}
+	slices.SortFunc(iocs, func(x, y index.IOC) int {
+		return cmp.Or(strings.Compare(x.Type, y.Type), strings.Compare(x.Value, y.Value), strings.Compare(x.Chain, y.Chain))
+	})
+	a.IOCs = nilIfEmpty(iocs)
+
+	toks := make([]string, 0, len(a.Tokens))
+	for _, t := range a.Tokens {
+		if t = clean(t); t != "" {
+			toks = append(toks, t)
+		}
+	}
+	slices.Sort(toks)
+	a.Tokens = nilIfEmpty(slices.Compact(toks))
+
+	keys := slices.Clone(a.Keys)
+	for i := range keys {
+		keys[i].Method = clean(keys[i].Method)
+	}
+	slices.SortFunc(keys, func(x, y index.SimKey) int {
+		return cmp.Or(strings.Compare(x.Method, y.Method), cmp.Compare(x.Key, y.Key))
+	})
+	a.Keys = nilIfEmpty(slices.Compact(keys))
+
+	versions := make(map[string]int, len(a.Versions))
+	for name, v := range a.Versions {
+		if name = clean(name); name == "" {
+			return analysis{}, fmt.Errorf("%w: analyzer version without a name in the analysis of %s", ErrInvalid, a.Ref)
+		}
+		versions[name] = v
+	}
+	a.Versions = versions
+	if len(versions) == 0 {
+		a.Versions = nil
+	}
+	a.MinHash = nilIfEmpty(slices.Clone(a.MinHash))
+
+	p := analysis{Analysis: a, minhash: make([]byte, 4*len(a.MinHash))}
+	for i, v := range a.MinHash {
+		binary.LittleEndian.PutUint32(p.minhash[4*i:], v)
+	}
+	if l, ok := tlshLValue(a.TLSH); ok {
+		p.lvalue = sql.NullInt64{Int64: int64(l), Valid: true}
+	}
+	return p, nil
+}
+
+// prepareResultAnalyses prepares the analyses a Finish records: each must
+// be of one of files (ErrInvalid otherwise); of several for one ref the
+// first wins. The result is in ascending ref order, the lock order.
+func (ix *Index) prepareResultAnalyses(as []index.Analysis, files []index.File) ([]analysis, error) {
+	if len(as) == 0 {
+		return nil, nil
+	}
+	known := make(map[cas.Ref]bool, len(files))
+	for _, f := range files {
+		known[f.Ref] = true
+	}
+	seen := map[cas.Ref]bool{}
+	out := make([]analysis, 0, len(as))
+	for _, a := range as {
+		if !known[a.Ref] {
+			return nil, fmt.Errorf("%w: analysis of %s, which is not among the job's files", ErrInvalid, a.Ref)
+		}
+		if seen[a.Ref] {
+			continue
+		}
+		seen[a.Ref] = true
+		p, err := ix.prepareAnalysis(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(x, y analysis) int { return refCompare(x.Ref, y.Ref) })
+	return out, nil
+}
+
+// tlshLValue returns the length bucket of a TLSH digest ("T1" and 70 hex
+// digits, or the 70 digits alone): the byte of the third and fourth
+// digits, whose nibbles TLSH prints swapped (analyzers/tlsh's
+// Digest.LValue).
+func tlshLValue(s string) (byte, bool) {
+	if len(s) == 72 && (s[:2] == "T1" || s[:2] == "t1") {
+		s = s[2:]
+	}
+	if len(s) != 70 {
+		return 0, false
+	}
+	b, err := hex.DecodeString(s[2:4])
+	if err != nil {
+		return 0, false
+	}
+	return b[0]<<4 | b[0]>>4, true
+}
+
+// clean makes s storable as text in both databases: valid UTF-8 (invalid
+// bytes become U+FFFD) without NUL (also U+FFFD).
+func clean(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// SetAnalysis records a's results for a file the index knows, replacing
+// earlier ones (its IOCs, tokens, similarity keys and analyzer versions),
+// in one write; index.ErrFileNotFound for an unknown file. IOCs repeated
+// with the same type, value and chain are stored once (the first); empty
+// tokens are dropped. Token job frequencies are not changed: they count
+// the jobs that finished with the file (see Finish).
+func (ix *Index) SetAnalysis(ctx context.Context, a index.Analysis) error {
+	p, err := ix.prepareAnalysis(a)
+	if err != nil {
+		return err
+	}
+	return ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var one int
+		err := ix.queryRow(ctx, tx, `SELECT 1 FROM files WHERE ref = ?`+ix.d.ForShare, p.Ref).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlindex: set analysis of %s: %w", p.Ref, index.ErrFileNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlindex: set analysis of %s: %w", p.Ref, err)
+		}
+		return ix.writeAnalyses(ctx, tx, []analysis{p}, true)
+	})
+}
+
+const analysisCols = `ref, ssdeep, tlsh, tlsh_lvalue, pdq, phash, language, minhash, analyzed_at`
+
+// analysisBatch is how many analyses rows one INSERT carries (9 parameters
+// each).
+const analysisBatch = 400
+
+// writeAnalyses stores as (ascending refs) in tx. With replace, each
+// analysis replaces the file's earlier one; without, files that have one
+// already are left alone. Lock order: the analyses rows (ascending), the
+// indicator and token dictionaries (ascending text, inserting what is
+// new), then the per-file rows.
+func (ix *Index) writeAnalyses(ctx context.Context, tx *sql.Tx, as []analysis, replace bool) error {
+	if len(as) == 0 {
+		return nil
+	}
+	var fresh []analysis
+	for start := 0; start < len(as); start += analysisBatch {
+		batch := as[start:min(start+analysisBatch, len(as))]
+		args := make([]any, 0, 9*len(batch))
+		for i := range batch {
+			a := &batch[i]
+			args = append(args, a.Ref, a.SSDeep, a.TLSH, a.lvalue, a.PDQ, a.PHash, a.Language, a.minhash, tm(&a.AnalyzedAt))
+		}
+		conflict := `ON CONFLICT (ref) DO NOTHING`
+		if replace {
+			conflict = `ON CONFLICT (ref) DO UPDATE SET ssdeep = excluded.ssdeep, tlsh = excluded.tlsh,
+				tlsh_lvalue = excluded.tlsh_lvalue, pdq = excluded.pdq, phash = excluded.phash,
+				language = excluded.language, minhash = excluded.minhash, analyzed_at = excluded.analyzed_at`
+		}
+		inserted := map[cas.Ref]int64{}
+		err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var r cas.Ref
+			var id int64
+			err := rows.Scan(&id, &r)
+			inserted[r] = id
+			return err
+		}, `INSERT INTO analyses (`+analysisCols+`) VALUES `+valueRows(len(batch), 9)+` `+conflict+` RETURNING id, ref`, args...)
+		if ix.d.constraint(err) == ForeignKeyViolation {
+			return fmt.Errorf("sqlindex: record analyses: %w", index.ErrFileNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlindex: record analyses: %w", err)
+		}
+		for _, a := range batch {
+			if id, ok := inserted[a.Ref]; ok {
+				a.id = id
+				fresh = append(fresh, a)
+			}
+		}
+	}
+	if replace {
+		for _, a := range fresh {
+			for _, table := range []string{`file_iocs`, `file_tokens`, `sim_keys`} {
+				if _, err := ix.exec(ctx, tx, `DELETE FROM `+table+` WHERE file_id = ?`, a.id); err != nil {
+					return fmt.Errorf("sqlindex: replace analysis of %s: %w", a.Ref, err)
+				}
+			}
+			if _, err := ix.exec(ctx, tx, `DELETE FROM analysis_versions WHERE ref = ?`, a.Ref); err != nil {
+				return fmt.Errorf("sqlindex: replace analysis of %s: %w", a.Ref, err)
+			}
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	iocIDs, err := ix.internIOCs(ctx, tx, fresh)
+	if err != nil {
+		return err
+	}
+	tokenIDs, err := ix.internTokens(ctx, tx, fresh)
+	if err != nil {
+		return err
+	}
+
+	var iocRows, tokenRows, keyRows, versionRows [][]any
+	for _, a := range fresh {
+		for _, c := range a.IOCs {
+			iocRows = append(iocRows, []any{a.id, iocIDs[iocValue{c.Value, c.Type}], c.Chain, c.Class, c.Context})
+		}
+		for _, t := range a.Tokens {
+			tokenRows = append(tokenRows, []any{a.id, tokenIDs[t]})
+		}
+		for _, k := range a.Keys {
+			keyRows = append(keyRows, []any{k.Method, k.Key, a.id})
+		}
+		for _, name := range sortedKeys(a.Versions) {
+			versionRows = append(versionRows, []any{a.Ref, name, a.Versions[name]})
+		}
+	}
+	for _, ins := range []struct {
+		head string
+		rows [][]any
+	}{
+		{`INSERT INTO file_iocs (file_id, ioc_id, chain, class, context) VALUES `, iocRows},
+		{`INSERT INTO file_tokens (file_id, token_id) VALUES `, tokenRows},
+		{`INSERT INTO sim_keys (method, key, file_id) VALUES `, keyRows},
+		{`INSERT INTO analysis_versions (ref, analyzer, version) VALUES `, versionRows},
+	} {
+		if err := ix.insertRows(ctx, tx, ins.head, ins.rows); err != nil {
+			return fmt.Errorf("sqlindex: record analyses: %w", err)
+		}
+	}
+	return nil
+}
+
+// maxParams bounds the parameters of one statement, well under SQLite's
+// (32766) and PostgreSQL's (65535) limits.
+const maxParams = 4000
+
+// insertRows inserts rows (all of one width) with head ("INSERT INTO t
+// (a, b) VALUES "), as many per statement as maxParams allows.
+func (ix *Index) insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(rows[0])
+	per := maxParams / width
+	for start := 0; start < len(rows); start += per {
+		batch := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, width*len(batch))
+		for _, r := range batch {
+			args = append(args, r...)
+		}
+		if _, err := ix.exec(ctx, tx, head+valueRows(len(batch), width), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// iocValue identifies a row of the indicator dictionary.
+type iocValue struct{ value, typ string }
+
+// dictBatch is how many entries one dictionary lookup or insert handles.
+const dictBatch = 500
+
+// internIOCs returns the dictionary ids of every IOC of as, inserting the
+// new ones (in ascending value order, so concurrent writers lock alike).
+func (ix *Index) internIOCs(ctx context.Context, tx *sql.Tx, as []analysis) (map[iocValue]int64, error) {
+	var vals []iocValue
+	for _, a := range as {
+		for _, c := range a.IOCs {
+			vals = append(vals, iocValue{c.Value, c.Type})
+		}
+	}
+	slices.SortFunc(vals, func(x, y iocValue) int {
+		return cmp.Or(strings.Compare(x.value, y.value), strings.Compare(x.typ, y.typ))
+	})
+	vals = slices.Compact(vals)
+	ids := make(map[iocValue]int64, len(vals))
+	lookup := func(batch []iocValue) error {
+		var values []any
+		for i, v := range batch {
+			if i == 0 || v.value != batch[i-1].value {
+				values = append(values, v.value)
+			}
+		}
+		return ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var v iocValue
+			err := rows.Scan(&id, &v.value, &v.typ)
+			ids[v] = id
+			return err
+		}, `SELECT id, value, type FROM ioc_values WHERE value IN (`+inList(len(values))+`)`, values...)
+	}
+	for start := 0; start < len(vals); start += dictBatch {
+		batch := vals[start:min(start+dictBatch, len(vals))]
+		if err := lookup(batch); err != nil {
+			return nil, fmt.Errorf("sqlindex: look up indicators: %w", err)
+		}
+		var missing []iocValue
+		var args []any
+		for _, v := range batch {
+			if _, ok := ids[v]; !ok {
+				k := fold(v.value)
+				missing = append(missing, v)
+				args = append(args, v.typ, v.value, k, reverse(k))
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			var v iocValue
+			err := rows.Scan(&id, &v.value, &v.typ)
+			ids[v] = id
+			return err
+		}, `INSERT INTO ioc_values (type, value, key, rkey) VALUES `+valueRows(len(missing), 4)+`
+			ON CONFLICT (value, type) DO NOTHING RETURNING id, value, type`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlindex: add indicators: %w", err)
+		}
+		if err := lookup(missing); err != nil { // inserted concurrently meanwhile
+			return nil, fmt.Errorf("sqlindex: look up indicators: %w", err)
+		}
+		for _, v := range missing {
+			if _, ok := ids[v]; !ok {
+				return nil, fmt.Errorf("sqlindex: indicator %q of type %q neither found nor added", v.value, v.typ)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// internTokens returns the dictionary ids of every token of as, inserting
+// the new ones (in ascending order, so concurrent writers lock alike).
+func (ix *Index) internTokens(ctx context.Context, tx *sql.Tx, as []analysis) (map[string]int64, error) {
+	var toks []string
+	for _, a := range as {
+		toks = append(toks, a.Tokens...)
+	}
+	slices.Sort(toks)
+	toks = slices.Compact(toks)
+	ids := make(map[string]int64, len(toks))
+	scan := func(rows *sql.Rows) error {
+		var id int64
+		var t string
+		err := rows.Scan(&id, &t)
+		ids[t] = id
+		return err
+	}
+	for start := 0; start < len(toks); start += dictBatch {
+		batch := toks[start:min(start+dictBatch, len(toks))]
+		if err := ix.scanAll(ctx, tx, scan, `SELECT id, token FROM tokens WHERE token IN (`+inList(len(batch))+`)`, stringArgs(batch)...); err != nil {
+			return nil, fmt.Errorf("sqlindex: look up tokens: %w", err)
+		}
+		var missing []string
+		for _, t := range batch {
+			if _, ok := ids[t]; !ok {
+				missing = append(missing, t)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if err := ix.scanAll(ctx, tx, scan, `INSERT INTO tokens (token, jobs) VALUES `+strings.TrimSuffix(strings.Repeat("(?, 0), ", len(missing)), ", ")+`
+			ON CONFLICT (token) DO NOTHING RETURNING id, token`, stringArgs(missing)...); err != nil {
+			return nil, fmt.Errorf("sqlindex: add tokens: %w", err)
+		}
+		if err := ix.scanAll(ctx, tx, scan, `SELECT id, token FROM tokens WHERE token IN (`+inList(len(missing))+`)`, stringArgs(missing)...); err != nil {
+			return nil, fmt.Errorf("sqlindex: look up tokens: %w", err)
+		}
+		for _, t := range missing {
+			if _, ok := ids[t]; !ok {
+				return nil, fmt.Errorf("sqlindex: token %q neither found nor added", t)
+			}
+		}
+	}
+	return ids, nil
+}
+
+func stringArgs(s []string) []any {
+	args := make([]any, len(s))
+	for i, v := range s {
+		args[i] = v
+	}
+	return args
+}
+
+// jobTokens selects the token ids of a job's files (its tree's and its
+// upload's); parameters: the job id, twice.
+const jobTokens = `SELECT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (
+	SELECT a.id FROM analyses a WHERE a.ref IN (
+		SELECT t.blob FROM tree t WHERE t.job_id = ? AND t.blob IS NOT NULL
+		UNION SELECT j.upload FROM jobs j WHERE j.id = ?))`
+
+// countJobTokens adds one to the job frequency of every distinct token of
+// the job's files, in one statement over the tree. Where rows are locked
+// (PostgreSQL), it first locks them in id order, so two finishing jobs
+// sharing tokens queue instead of deadlocking.
+func (ix *Index) countJobTokens(ctx context.Context, tx *sql.Tx, jobID string) error {
+	if ix.d.ForNoKeyUpdate != "" {
+		var n int64
+		err := ix.queryRow(ctx, tx, `SELECT count(*) FROM (SELECT k.id FROM tokens k WHERE k.id IN (`+jobTokens+`)
+			ORDER BY k.id`+ix.d.ForNoKeyUpdate+`) locked`, jobID, jobID).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("sqlindex: lock tokens of job %s: %w", jobID, err)
+		}
+	}
+	if _, err := ix.exec(ctx, tx, `UPDATE tokens SET jobs = jobs + 1 WHERE id IN (`+jobTokens+`)`, jobID, jobID); err != nil {
+		return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// readTx runs fn in a read-only transaction of the reader pool, so the
+// statements of one answer see one snapshot.
+func (ix *Index) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := ix.reader.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlindex: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// GetAnalysis returns a file's analysis as stored: IOCs in (type, value,
+// chain) order, tokens and keys sorted, empty lists nil.
+// index.ErrAnalysisNotFound for a file never analysed.
+func (ix *Index) GetAnalysis(ctx context.Context, ref cas.Ref) (index.Analysis, error) {
+	a := index.Analysis{Ref: ref}
+	err := ix.readTx(ctx, func(tx *sql.Tx) error {
+		var minhash []byte
+		var id int64
+		err := ix.queryRow(ctx, tx, `SELECT id, ssdeep, tlsh, pdq, phash, language, minhash, analyzed_at FROM analyses WHERE ref = ?`, ref).
+			Scan(&id, &a.SSDeep, &a.TLSH, &a.PDQ, &a.PHash, &a.Language, &minhash, tm(&a.AnalyzedAt))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlindex: analysis of %s: %w", ref, index.ErrAnalysisNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		for i := 0; i+4 <= len(minhash); i += 4 {
+			a.MinHash = append(a.MinHash, binary.LittleEndian.Uint32(minhash[i:]))
+		}
+		err = ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var c index.IOC
+			err := rows.Scan(&c.Type, &c.Value, &c.Chain, &c.Class, &c.Context)
+			a.IOCs = append(a.IOCs, c)
+			return err
+		}, `SELECT v.type, v.value, fi.chain, fi.class, fi.context FROM file_iocs fi JOIN ioc_values v ON v.id = fi.ioc_id
+			WHERE fi.file_id = ? ORDER BY v.type, v.value, fi.chain`, id)
+		if err != nil {
+			return err
+		}
+		err = ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var t string
+			err := rows.Scan(&t)
+			a.Tokens = append(a.Tokens, t)
+			return err
+		}, `SELECT k.token FROM file_tokens ft JOIN tokens k ON k.id = ft.token_id WHERE ft.file_id = ? ORDER BY k.token`, id)
+		if err != nil {
+			return err
+		}
+		err = ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var k index.SimKey
+			err := rows.Scan(&k.Method, &k.Key)
+			a.Keys = append(a.Keys, k)
+			return err
+		}, `SELECT method, key FROM sim_keys WHERE file_id = ? ORDER BY method, key`, id)
+		if err != nil {
+			return err
+		}
+		return ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var name string
+			var v int
+			err := rows.Scan(&name, &v)
+			if a.Versions == nil {
+				a.Versions = map[string]int{}
+			}
+			a.Versions[name] = v
+			return err
+		}, `SELECT analyzer, version FROM analysis_versions WHERE ref = ?`, ref)
+	})
+	if errors.Is(err, index.ErrNotFound) {
+		return index.Analysis{}, err
+	}
+	if err != nil {
+		return index.Analysis{}, fmt.Errorf("sqlindex: get analysis of %s: %w", ref, err)
+	}
+	return a, nil
+}
+
+// StaleFiles pages through the files (above after, in ref order) whose
+// recorded version of analyzer is below version, or that have none (never
+// analysed, or not by that analyzer). It walks the files table in ref
+// order and probes each file's version row, so a whole pass over the
+// store costs one read of each, however many are stale.
+func (ix *Index) StaleFiles(ctx context.Context, analyzer string, version int, after cas.Ref, limit int) ([]cas.Ref, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var refs []cas.Ref
+	err := ix.scanAll(ctx, ix.reader, func(rows *sql.Rows) error {
+		var r cas.Ref
+		err := rows.Scan(&r)
+		refs = append(refs, r)
+		return err
+	}, staleSQL, refText(after), analyzer, version, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: stale files of %q: %w", analyzer, err)
+	}
+	return refs, nil
+}
+
+// staleSQL is StaleFiles' statement; parameters: after, the analyzer,
+// the version, the limit.
+const staleSQL = `SELECT f.ref FROM files f WHERE f.ref > ? AND NOT EXISTS (
+	SELECT 1 FROM analysis_versions v WHERE v.ref = f.ref AND v.analyzer = ? AND v.version >= ?)
+	ORDER BY f.ref LIMIT ?`
+
+// refText is a ref as text for comparisons: "" (below every ref) for the
+// zero Ref, whose SQL value is NULL.
+func refText(r cas.Ref) string {
+	if r.IsZero() {
+		return ""
+	}
+	return r.String()
+}

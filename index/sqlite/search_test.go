@@ -1,0 +1,21 @@
+package sqlite
+
+import (
+	"testing"
+	"time"
+
+	"dewar/index/indextest"
+)
+
+func TestSearchConformance(t *testing.T) {
+	indextest.RunSearch(t, func(t *testing.T, now func() time.Time) indextest.SearchIndex {
+		return openTemp(t, Options{Now: now})
+	})
+}
+
+// Without group commit every write is its own transaction.
+func TestAnalysesNoGroupCommit(t *testing.T) {
+	indextest.RunAnalyses(t, func(t *testing.T, now func() time.Time) indextest.SearchIndex {
+		return openTemp(t, Options{Now: now, GroupCommit: 1})
+	})
+}
