@@ -35,6 +35,16 @@ const (
 // (tlsh.Digest.HeaderDistance).
 const TLSHRadius = max(1, MaxTLSHDistance/12)
 
+// TLSHLength returns the length bucket of a TLSH digest (the LValue
+// index.Searcher.TLSHCandidates takes), false for "" or a malformed one.
+func TLSHLength(s string) (int, bool) {
+	d, err := tlsh.Parse(s)
+	if err != nil {
+		return 0, false
+	}
+	return int(d.LValue), true
+}
+
 // Match is the exact comparison of two files by one method.
 type Match struct {
 	Method string

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"dewar/analyzers/ssdeep"
@@ -262,6 +263,12 @@ func TestCloseness(t *testing.T) {
 		if c := distanceCloseness(0, th); c != 1 {
 			t.Errorf("closeness at 0 = %v", c)
 		}
+	}
+	if l, ok := TLSHLength("T1" + strings.Repeat("0", 2) + "A5" + strings.Repeat("0", 66)); !ok || l != 0x5A {
+		t.Errorf("TLSHLength = %#x, %v (the length byte prints nibble-swapped)", l, ok)
+	}
+	if _, ok := TLSHLength("T1zz"); ok {
+		t.Error("TLSHLength of a malformed digest")
 	}
 	if TLSHRadius != 8 {
 		t.Errorf("TLSHRadius = %d", TLSHRadius)

@@ -1,7 +1,8 @@
 // Package ingest runs the ingestion queue: workers claim jobs with a lease
 // they keep renewing, walk the upload (analyzers/archive), store every file
-// once in the content store, hash and sniff it, and record the tree and
-// the result in one transaction that only lands while the lease still
+// once in the content store, hash and sniff it, analyse the files that
+// have no analysis yet (analysis.go), and record the tree and the result
+// in one transaction that only lands while the lease still
 // holds — so a job interrupted by a crash is picked up again and produces
 // exactly one result.
 package ingest
@@ -18,6 +19,7 @@ import (
 
 	"dewar/analyzers/archive"
 	"dewar/cas"
+	"dewar/gateway/analyze"
 	"dewar/index"
 )
 
@@ -26,6 +28,7 @@ type Index interface {
 	index.Queue
 	index.Files
 	index.Jobs
+	index.Analyses
 }
 
 // Options configure a Runner.
@@ -56,6 +59,12 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Analyze analyses one file (nil: gateway/analyze's defaults).
+	Analyze analyze.Func
+	// AnalysisBudget bounds the estimated bytes of analysis records a job
+	// keeps for its Finish (default DefaultAnalysisBudget); see
+	// analysis.go.
+	AnalysisBudget int64
 }
 
 // Runner owns the workers.
@@ -97,6 +106,12 @@ func New(o Options) (*Runner, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Analyze == nil {
+		o.Analyze = analyze.With(analyze.Options{})
+	}
+	if o.AnalysisBudget <= 0 {
+		o.AnalysisBudget = DefaultAnalysisBudget
 	}
 	if o.TempDir != "" {
 		if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
@@ -196,6 +211,7 @@ func (r *Runner) run(ctx context.Context, j index.Job, lease index.Lease) {
 	start := time.Now()
 	var res *index.JobResult
 	var perr error
+	var later []index.File // analysed after Finish (over the budget)
 	if j.Attempts > r.o.MaxAttempts {
 		// Every earlier attempt ended without a result or a retry: the
 		// process died under it (killed, out of memory). Taking it again
@@ -203,7 +219,7 @@ func (r *Runner) run(ctx context.Context, j index.Job, lease index.Lease) {
 		res = &index.JobResult{Status: index.JobFailed, Error: fmt.Sprintf(
 			"gave up after %d attempts: each was interrupted (the server stopped or crashed while processing this upload)", j.Attempts-1)}
 	} else {
-		res, perr = r.processSafely(jctx, j)
+		res, perr = r.processSafely(jctx, j, &later)
 	}
 	cancel(nil)
 	<-hbDone
@@ -254,21 +270,24 @@ func (r *Runner) run(ctx context.Context, j index.Job, lease index.Lease) {
 	default:
 		log.Info("ingest: job finished", "status", done.Status, "error", done.Error,
 			"files", done.Stats.Files, "new_files", done.Stats.NewFiles, "bytes", done.Stats.Bytes,
-			"new_bytes", done.Stats.NewBytes, "took", time.Since(start).Round(time.Millisecond))
+			"new_bytes", done.Stats.NewBytes, "analysed", len(res.Analyses), "took", time.Since(start).Round(time.Millisecond))
+		if len(later) > 0 {
+			r.analyseLater(ctx, j.ID, later)
+		}
 	}
 }
 
 // processSafely is process with a panic (a decoder tripping over crafted
 // input) turned into the job's failure: one hostile upload must not take
 // the server down, nor, retried after the restart, take it down again.
-func (r *Runner) processSafely(ctx context.Context, j index.Job) (res *index.JobResult, err error) {
+func (r *Runner) processSafely(ctx context.Context, j index.Job, later *[]index.File) (res *index.JobResult, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("ingest: analysis panicked; the job fails", "job", j.ID, "name", j.Name, "panic", p, "stack", string(debug.Stack()))
 			res, err = &index.JobResult{Status: index.JobFailed, Error: fmt.Sprintf("analysis crashed on this upload: %v", p)}, nil
 		}
 	}()
-	return r.process(ctx, j)
+	return r.process(ctx, j, later)
 }
 
 // backoff is the delay before attempt n+1: 2s, 4s, 8s ... capped at 5 min.

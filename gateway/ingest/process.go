@@ -26,8 +26,8 @@ func (e *storeError) Unwrap() error { return e.err }
 
 // process walks j's upload. It returns the result to record, or an error
 // when something other than the upload went wrong (then the job is
-// retried).
-func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, error) {
+// retried). Files to analyse after Finish go to later.
+func (r *Runner) process(ctx context.Context, j index.Job, later *[]index.File) (*index.JobResult, error) {
 	rc, err := r.o.Store.Fetch(ctx, j.Upload, 0, -1)
 	if errors.Is(err, cas.ErrNotFound) {
 		return &index.JobResult{Status: index.JobFailed, Error: "the upload is missing from the content store"}, nil
@@ -52,7 +52,7 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 	res := &index.JobResult{Status: index.JobDone}
 	if j.UploadSize == 0 {
 		res.Status, res.Error = index.JobFailed, "empty upload: nothing to analyse"
-		return c.result(res), nil
+		return r.finishing(ctx, c, res, later)
 	}
 	// Walk decides what is an archive: it also finds zips behind a stub
 	// (self-extractors), which a look at the first bytes cannot.
@@ -68,7 +68,7 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 	case errors.Is(err, archive.ErrNotArchive) && walkRes.Entries == 0:
 		// A single file: the tree is that file under its own name.
 		c.tree = append(c.tree, index.TreeEntry{Path: singleName(j.Name), Type: index.TreeFile, Blob: up.Ref, Size: up.Size})
-		return c.result(res), nil
+		return r.finishing(ctx, c, res, later)
 	case err == nil:
 	case errors.As(err, &se), errors.As(err, &pe), ctx.Err() != nil:
 		// The store, the local disk (the walker's spools of nested
@@ -84,6 +84,19 @@ func (r *Runner) process(ctx context.Context, j index.Job) (*index.JobResult, er
 	if err := c.batch.Commit(ctx); err != nil {
 		return nil, &storeError{err}
 	}
+	return r.finishing(ctx, c, res, later)
+}
+
+// finishing completes res with the job's files and tree and the analyses
+// of the files that have none, once every file is in the store.
+func (r *Runner) finishing(ctx context.Context, c *collector, res *index.JobResult, later *[]index.File) (*index.JobResult, error) {
+	as, over, warnings, err := r.analyses(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res.Analyses = as
+	res.Warnings = append(res.Warnings, warnings...)
+	*later = over
 	return c.result(res), nil
 }
 
