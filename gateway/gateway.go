@@ -18,6 +18,7 @@ import (
 type Index interface {
 	index.Index
 	index.Ingest
+	index.Search
 }
 
 // BucketNames are the names of Dewar's four own buckets (configurable).
