@@ -224,4 +224,18 @@ func FileMetadata(f index.File) map[string]string {
 	}
 }
 
+// FileMetadataWithAnalysis is FileMetadata plus what the analyzers
+// computed that S3 readers see: "ssdeep" and "tlsh", each only when
+// computed (a file not analysed yet, or too small for TLSH, has none).
+func FileMetadataWithAnalysis(f index.File, a index.Analysis) map[string]string {
+	md := FileMetadata(f)
+	if a.SSDeep != "" {
+		md["ssdeep"] = a.SSDeep
+	}
+	if a.TLSH != "" {
+		md["tlsh"] = a.TLSH
+	}
+	return md
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

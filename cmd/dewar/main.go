@@ -30,6 +30,7 @@ func commands() []command {
 		{"user", "manage users: user add|list|remove", runUser},
 		{"verify", "re-hash every stored blob and report corrupt, missing and orphaned ones", runVerify},
 		{"gc", "remove blobs nothing references", runGC},
+		{"reanalyze", "re-run the analyzers on stored files whose analysis is out of date (resumable)", runReanalyze},
 	}
 }
 

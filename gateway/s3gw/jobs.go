@@ -88,13 +88,17 @@ func (d *Dewar) getJobObject(ctx context.Context, key string) (*s3api.Object, er
 		if err != nil {
 			return nil, s3Error(err)
 		}
-		return &s3api.Object{Info: treeFileInfo(key, j, f), Open: d.opener(e.Blob)}, nil
+		a, err := d.analysisOf(ctx, e.Blob)
+		if err != nil {
+			return nil, s3Error(err)
+		}
+		return &s3api.Object{Info: treeFileInfo(key, j, f, a), Open: d.opener(e.Blob)}, nil
 	}
 	return nil, noKey
 }
 
-func treeFileInfo(key string, j index.Job, f index.File) s3api.ObjectInfo {
-	info := sampleInfo(key, f)
+func treeFileInfo(key string, j index.Job, f index.File, a index.Analysis) s3api.ObjectInfo {
+	info := sampleInfo(key, f, a)
 	info.LastModified = jobTime(j)
 	info.Metadata["job-id"] = j.ID
 	return info
@@ -206,7 +210,7 @@ func (d *Dewar) listJobs(ctx context.Context, in *s3api.ListObjectsInput) (*s3ap
 			if err != nil {
 				return nil, s3Error(err)
 			}
-			out.Objects = append(out.Objects, treeFileInfo(k.key, k.job, f))
+			out.Objects = append(out.Objects, treeFileInfo(k.key, k.job, f, index.Analysis{}))
 		}
 	}
 	return out, nil

@@ -26,18 +26,29 @@ func safeServing() map[string]string {
 	}
 }
 
-// sampleInfo is a file as an object of samples/ (or of jobs/<id>/files/).
-func sampleInfo(key string, f index.File) s3api.ObjectInfo {
+// sampleInfo is a file as an object of samples/ (or of jobs/<id>/files/),
+// with the fuzzy hashes of a when it has them (HEAD and GET; listings,
+// which show no metadata, pass none).
+func sampleInfo(key string, f index.File, a index.Analysis) s3api.ObjectInfo {
 	return s3api.ObjectInfo{
 		Key: key, Size: f.Size, ETag: f.MD5, LastModified: f.FirstSeen,
 		Headers:         s3api.ObjectHeaders{ContentType: "application/octet-stream"},
-		Metadata:        gateway.FileMetadata(f),
+		Metadata:        gateway.FileMetadataWithAnalysis(f, a),
 		Owner:           s3api.Owner{ID: s3api.CanonicalID("dewar"), DisplayName: "dewar"},
 		ResponseHeaders: safeServing(),
 	}
 }
 
 func blobOf(o index.Object) cas.SizedRef { return cas.SizedRef{Ref: o.Blob, Size: o.Size} }
+
+// analysisOf returns ref's analysis, or none when it has not been analysed.
+func (d *Dewar) analysisOf(ctx context.Context, ref cas.Ref) (index.Analysis, error) {
+	a, err := d.svc.Index().GetAnalysis(ctx, ref)
+	if errors.Is(err, index.ErrNotFound) {
+		return index.Analysis{}, nil
+	}
+	return a, err
+}
 
 func (d *Dewar) getSample(ctx context.Context, key string) (*s3api.Object, error) {
 	if _, err := d.authorize(ctx, auth.Read); err != nil {
@@ -54,7 +65,11 @@ func (d *Dewar) getSample(ctx context.Context, key string) (*s3api.Object, error
 	if err != nil {
 		return nil, s3Error(err)
 	}
-	return &s3api.Object{Info: sampleInfo(key, f), Open: d.opener(ref)}, nil
+	a, err := d.analysisOf(ctx, ref)
+	if err != nil {
+		return nil, s3Error(err)
+	}
+	return &s3api.Object{Info: sampleInfo(key, f, a), Open: d.opener(ref)}, nil
 }
 
 func (d *Dewar) listSamples(ctx context.Context, in *s3api.ListObjectsInput) (*s3api.ListObjectsOutput, error) {
@@ -72,7 +87,7 @@ func (d *Dewar) listSamples(ctx context.Context, in *s3api.ListObjectsInput) (*s
 	}
 	out := &s3api.ListObjectsOutput{CommonPrefixes: page.CommonPrefixes, Truncated: page.Truncated, Next: page.Next}
 	for _, f := range page.Items {
-		out.Objects = append(out.Objects, sampleInfo(f.Ref.String(), f))
+		out.Objects = append(out.Objects, sampleInfo(f.Ref.String(), f, index.Analysis{}))
 	}
 	return out, nil
 }
