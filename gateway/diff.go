@@ -241,7 +241,7 @@ func Title(name string) string {
 
 // differ decides the diff of a job's entries as its tree streams by.
 type differ struct {
-	srch  index.Searcher // nil: the index cannot search, no diffs
+	srch  index.Searcher
 	cands []*candidate
 }
 
@@ -255,10 +255,7 @@ type candidate struct {
 // with j's. A job without a tree (waiting) gets a differ that only looks
 // up known-good flags.
 func (s *Service) newDiffer(ctx context.Context, j index.Job) (*differ, error) {
-	srch, ok := s.searcher()
-	if !ok {
-		return &differ{}, nil
-	}
+	srch := s.idx
 	d := &differ{srch: srch}
 	if j.Status.Waiting() {
 		return d, nil
@@ -305,7 +302,7 @@ func (d *differ) page(ctx context.Context, entries []index.TreeEntry) ([]DiffEnt
 			hashes = append(hashes, e.Blob.String())
 		}
 	}
-	if d.srch == nil || len(hashes) == 0 {
+	if len(hashes) == 0 {
 		return out, nil
 	}
 	res, err := d.srch.Lookup(ctx, hashes)
@@ -535,8 +532,8 @@ func alignPaths(a, b string) (rootA, rootB string, ok bool) {
 // only grow as known-good jobs finish, and a job's tree never changes
 // once it ended), so the manifest size cache can tell a stale render.
 func (s *Service) diffVersion(ctx context.Context, j index.Job) ([]byte, error) {
-	srch, ok := s.searcher()
-	if !ok || j.Status.Waiting() {
+	srch := s.idx
+	if j.Status.Waiting() {
 		return nil, nil
 	}
 	overlaps, err := srch.KnownGoodOverlap(ctx, j.ID, diffCandidates)
