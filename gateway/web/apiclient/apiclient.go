@@ -72,14 +72,20 @@ type Job struct {
 // Done reports whether the job reached a final status.
 func (j Job) Done() bool { return j.Status == "done" || j.Status == "failed" }
 
-// Error is an error answer of the API.
+// Error is an error answer of the API. A query that does not parse
+// (Code "bad_query") also says where: Position is a byte offset into the
+// query and Caret the query with a caret under that place.
 type Error struct {
-	Status  int
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Status   int
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Position *int   `json:"position,omitempty"`
+	Caret    string `json:"caret,omitempty"`
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("dewar api: %d %s: %s", e.Status, e.Code, e.Message) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("dewar api: %d %s: %s", e.Status, e.Code, e.Message)
+}
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body io.Reader, contentType string, out any) error {
 	u := c.base + path
