@@ -27,6 +27,8 @@ func commands() []command {
 		{"submit", "submit files as jobs through the API, with a progress bar", runSubmit},
 		{"jobs", "list jobs (newest first)", runJobs},
 		{"release", "release a held job", runRelease},
+		{"search", "search files or jobs with the query language (search --help for it)", runSearch},
+		{"lookup", "look up md5, sha1 or sha256 hashes: seen, known-good, in how many jobs", runLookup},
 		{"user", "manage users: user add|list|remove", runUser},
 		{"verify", "re-hash every stored blob and report corrupt, missing and orphaned ones", runVerify},
 		{"gc", "remove blobs nothing references", runGC},
