@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"dewar/cas"
+	"dewar/gateway/web/apiclient"
 	"dewar/index/query"
 	"dewar/test/fixtures"
 	"dewar/test/harness"
@@ -229,6 +231,56 @@ func TestSearchAndLookupCLI(t *testing.T) {
 		if len(res) != 4 || res[0].Hash != login || !res[0].Found || res[1].Found || res[2].Hash != strings.ToUpper(next) || !res[2].Found ||
 			res[3].Hash != license || !res[3].KnownGood || res[3].JobCount != 2 {
 			t.Errorf("lookup --json - %s: %+v", license, res)
+		}
+	})
+	t.Run("diff of the ingested kit", func(t *testing.T) {
+		api := apiclient.New(srv.UIURL, harness.AccessKey, harness.SecretKey)
+		page, err := api.Search(context.Background(), apiclient.SearchOptions{Query: "jobname:kit-3.zip", Type: "jobs"})
+		if err != nil || len(page.Jobs) != 1 {
+			t.Fatalf("kit job: %+v, %v", page, err)
+		}
+		d, err := api.JobDiff(context.Background(), page.Jobs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kgBodies, kgPaths := map[string]bool{}, map[string]bool{}
+		for _, n := range base {
+			if n.Type == "file" {
+				kgBodies[cas.Sum(n.Body).String()], kgPaths[n.Path] = true, true
+			}
+		}
+		var want apiclient.DiffCounts
+		for _, n := range kit {
+			if n.Type != "file" {
+				continue
+			}
+			w := "new"
+			switch {
+			case kgBodies[cas.Sum(n.Body).String()]:
+				w = "known-good"
+				want.KnownGood++
+			case kgPaths[n.Path]:
+				w = "modified"
+				want.Modified++
+			default:
+				want.New++
+			}
+			found := false
+			for _, e := range d.Tree {
+				if e.Path == n.Path {
+					found = true
+					if e.Diff != w {
+						t.Errorf("%s: %q, want %q", n.Path, e.Diff, w)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: not in the diff", n.Path)
+			}
+		}
+		if d.Counts != want || len(d.Matches) != 1 || d.Matches[0].Name != "basic-cms-3.zip" ||
+			d.Summary != fmt.Sprintf("basic-cms-3 + %d new, %d modified", want.New, want.Modified) {
+			t.Errorf("diff: %+v %+v %q", d.Matches, d.Counts, d.Summary)
 		}
 	})
 	t.Run("credentials", func(t *testing.T) {
