@@ -87,10 +87,12 @@ func TestTimesRoundTripLikeSQLite(t *testing.T) {
 func TestKeyColumnsCollateC(t *testing.T) {
 	ix := open(t, Options{})
 	want := []string{
-		"blobs.ref", "buckets.name", "files.md5", "files.ref", "files.sha1", "jobs.id", "jobs.lease_owner",
+		"analyses.ref", "analysis_versions.analyzer", "analysis_versions.ref",
+		"blobs.ref", "buckets.name", "file_iocs.chain", "files.md5", "files.ref", "files.sha1",
+		"ioc_values.key", "ioc_values.rkey", "ioc_values.type", "ioc_values.value", "jobs.id", "jobs.lease_owner",
 		"jobs.source_bucket", "jobs.source_key", "jobs.upload", "objects.blob", "objects.bucket", "objects.key",
-		"parts.blob", "parts.upload_id", "tree.blob", "tree.job_id", "tree.path", "uploads.bucket", "uploads.id",
-		"uploads.key", "users.access_key",
+		"parts.blob", "parts.upload_id", "sim_keys.method", "tokens.token", "tree.blob", "tree.job_id", "tree.name",
+		"tree.path", "uploads.bucket", "uploads.id", "uploads.key", "users.access_key",
 	}
 	rows, err := ix.Pool().Query(t.Context(), `SELECT table_name || '.' || column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND collation_name = 'C' ORDER BY 1`)
