@@ -8,12 +8,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"dewar/cas"
+	"dewar/cas/filestore"
 	"dewar/index"
+	"dewar/index/postgres"
+	"dewar/index/postgres/pgtest"
 	"dewar/test/fixtures"
 )
 
@@ -58,6 +62,29 @@ func (ts *testService) ingestTree(t *testing.T, name string, knownGood bool, tre
 		t.Fatal(err)
 	}
 	return done
+}
+
+// onEachIndex runs fn on a service over SQLite and over PostgreSQL (see
+// pgtest for when PostgreSQL is required), since each compiles the
+// overlap, lookups and tree listings the diff relies on itself.
+func onEachIndex(t *testing.T, fn func(t *testing.T, ts *testService)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, newTestService(t, nil)) })
+	t.Run("postgres", func(t *testing.T) {
+		ix, err := postgres.Open(context.Background(), pgtest.NewSchema(t, pgtest.NewDatabase(t)), postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ix.Close() })
+		st, err := filestore.Open(t.TempDir(), filestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := &testService{store: st, idx: ix.Index}
+		if ts.Service, err = New(context.Background(), Options{Store: st, Index: ix, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, ts)
+	})
 }
 
 // truth is the diff a kit's paths must get against known-good trees,
@@ -154,8 +181,9 @@ func checkDiff(t *testing.T, got map[string]DiffEntry, want map[string]string) {
 // (seed 2), get every path's diff right against the release and an
 // unrelated release sharing a few files; the release is the best match,
 // with the kit's extra root aligned, and the summary names it.
-func TestDiffFixtureKits(t *testing.T) {
-	ts := newTestService(t, nil)
+func TestDiffFixtureKits(t *testing.T) { onEachIndex(t, testDiffFixtureKits) }
+
+func testDiffFixtureKits(t *testing.T, ts *testService) {
 	base, other := fixtures.KnownGood(1), fixtures.KnownGood(2)
 	kgJob := ts.ingestTree(t, "basic-cms-1.0.zip", true, base)
 	otherJob := ts.ingestTree(t, "other-cms-2.0.tar.gz", true, other)
@@ -230,8 +258,9 @@ func reroot(tr fixtures.Tree, oldRoot, newRoot string) fixtures.Tree {
 // its files straight under public_html/ (public_html/wp-login.php against
 // wordpress/wp-login.php): the roots align on the shared files and
 // modified paths are found through them.
-func TestDiffRenamedRoot(t *testing.T) {
-	ts := newTestService(t, nil)
+func TestDiffRenamedRoot(t *testing.T) { onEachIndex(t, testDiffRenamedRoot) }
+
+func testDiffRenamedRoot(t *testing.T, ts *testService) {
 	model := fixtures.KnownGood(7)
 	kg := reroot(model, "basic-cms/", "wordpress/")
 	kit := reroot(fixtures.Kit(model, 9), "basic-cms/", "public_html/")
@@ -303,8 +332,9 @@ func TestDiffManyPages(t *testing.T) {
 // TestDiffFollowsLaterKnownGood: a kit ingested before its release reads
 // all new; once the release is in, manifest.json (and its cached size and
 // ETag) and the diff follow.
-func TestDiffFollowsLaterKnownGood(t *testing.T) {
-	ts := newTestService(t, nil)
+func TestDiffFollowsLaterKnownGood(t *testing.T) { onEachIndex(t, testDiffFollowsLaterKnownGood) }
+
+func testDiffFollowsLaterKnownGood(t *testing.T, ts *testService) {
 	ctx := context.Background()
 	base := fixtures.KnownGood(5)
 	kit := fixtures.Kit(base, 5)
