@@ -94,7 +94,7 @@ type treeSpec struct {
 //
 //	J1 wordpress-6.4.zip  known-good  wp-bot  A index.php, B wp-login.php, C wp-includes/js/jquery.js, D readme.html
 //	J2 Acme-Bank-kit.zip              Alice   E login.php, C js/jquery.js, F index.php, G admin/Config.PHP
-//	J3 other.tar.gz                   bob     H Login.PHP, I img/logo.png, J vendor/lib.js, L admin/100%_off[1].php
+//	J3 other.tar.gz                   bob     H Login.PHP, I img/logo.png, J vendor/lib.js, L admin/100%_off[1].php, dir odd\dir
 //	J5 jquery-3.7.zip     known-good  wp-bot  C jquery.js, K LICENSE.txt
 //	J4 pending.zip        held        carol   (nothing yet)
 //
@@ -140,7 +140,7 @@ func buildCorpus(e *searchEnv) *corpus {
 			tree: []treeSpec{{"login.php", "E"}, {"js", ""}, {"js/jquery.js", "C"}, {"index.php", "F"}, {"admin", ""}, {"admin/Config.PHP", "G"}}},
 		{label: "J3", name: "other.tar.gz", submitter: "bob", upload: "application/gzip",
 			tree: []treeSpec{{"Login.PHP", "H"}, {"img", ""}, {"img/logo.png", "I"}, {"vendor", ""}, {"vendor/lib.js", "J"},
-				{"admin", ""}, {"admin/100%_off[1].php", "L"}}},
+				{"admin", ""}, {"admin/100%_off[1].php", "L"}, {`odd\dir`, ""}}},
 		{label: "J5", name: "jquery-3.7.zip", submitter: "wp-bot", knownGood: true, upload: "application/zip",
 			tree: []treeSpec{{"jquery.js", "C"}, {"LICENSE.txt", "K"}}},
 		{label: "J4", name: "pending.zip", submitter: "carol", notes: "waiting for review", held: true},
@@ -301,6 +301,8 @@ var queryCases = []queryCase{
 	{"name:*f[1*", []string{"L"}, []string{"J3"}},
 	{"name:*[1].php", []string{"L"}, []string{"J3"}},
 	{"name:*_off?1*", nil, nil},
+	{`name:"*\\*"`, nil, []string{"J3"}},
+	{`path:"ODD\\DIR"`, nil, []string{"J3"}},
 	{"name:*", []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"}, []string{"J1", "J2", "J3", "J5"}},
 	{"login", []string{"B", "E", "H"}, []string{"J1", "J2", "J3"}},
 	{"path:*/js/*", []string{"C"}, []string{"J1"}},
@@ -581,6 +583,8 @@ func RunQueries(t *testing.T, newIndex NewSearchIndex) {
 			query.Term{Field: "nosuchfield", Op: query.OpEq, Value: "x"},
 			query.Term{Field: "size", Op: query.OpPrefix, Value: "1"},
 			query.Term{Field: "job", Op: query.OpEq, Value: "not-a-job"},
+			query.Term{Field: "md5", Op: query.OpPrefix, Value: "ABC"},
+			query.Term{Field: "sha1", Op: query.OpEq, Value: "\xff"},
 			query.And{Children: []query.Node{query.Term{Field: "knowngood", Op: query.OpEq, Value: "maybe"}}},
 		} {
 			if _, err := e.ix.SearchFiles(t.Context(), q, index.SearchOptions{Limit: 5}); !errors.Is(err, query.ErrInvalid) {

@@ -23,7 +23,13 @@
 //     and TEXT keeps the bytes the index wrote (jsonb would reorder keys
 //     and buys nothing until something queries inside them);
 //   - text cannot hold NUL or invalid UTF-8 (S3 keys are UTF-8; the
-//     database refuses such a key with an error instead of storing it).
+//     database refuses such a key with an error instead of storing it;
+//     analyses are cleaned to U+FFFD before they are stored, in both);
+//   - searches fold case with lower(x COLLATE "C"), which folds ASCII
+//     only, as SQLite's lower() does, and match patterns with LIKE, which
+//     is case-sensitive here (see sqlindex's doc_search.go);
+//   - ids of the search dictionaries and of analyses are BIGINT identity
+//     columns (SQLite: INTEGER PRIMARY KEY).
 //
 // # Concurrency
 //

@@ -20,8 +20,12 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Compile-time check that Index provides every capability.
-var _ index.Index = (*Index)(nil)
+// Compile-time checks that Index provides every capability.
+var (
+	_ index.Index  = (*Index)(nil)
+	_ index.Ingest = (*Index)(nil)
+	_ index.Search = (*Index)(nil)
+)
 
 // Options tune Open. The zero value is sensible.
 type Options struct {

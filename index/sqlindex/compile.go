@@ -257,7 +257,8 @@ func checkOp(t query.Term, kw query.Keyword) error {
 	case query.KindText:
 		ok = t.Op >= query.OpEq && t.Op <= query.OpAny
 	case query.KindHash:
-		ok = t.Op == query.OpEq || t.Op == query.OpPrefix
+		ok = (t.Op == query.OpEq || t.Op == query.OpPrefix) && t.Value != "" &&
+			strings.Trim(t.Value, "0123456789abcdef") == ""
 	case query.KindNumber:
 		ok = t.Op == query.OpEq || t.Op >= query.OpGT && t.Op <= query.OpBetween
 	case query.KindDate:

@@ -18,7 +18,10 @@
 //     order S3 lists keys in;
 //   - times are TEXT "2006-01-02T15:04:05.000Z", readable by SQLite's date
 //     functions; refs are lowercase hex TEXT; metadata is JSON TEXT;
-//   - foreign keys are enforced (PRAGMA foreign_keys on every connection).
+//   - foreign keys are enforced (PRAGMA foreign_keys on every connection);
+//   - searches match case-sensitive patterns with GLOB (LIKE ignores ASCII
+//     case here) and fold with lower(), which folds ASCII only, as
+//     PostgreSQL's does under COLLATE "C" (see sqlindex's doc_search.go).
 //
 // # Connections and durability
 //
