@@ -211,14 +211,16 @@ func summary(matches []KnownGoodMatch, c DiffCounts) string {
 	}
 	changes := strings.Join(parts, ", ")
 	switch {
-	case len(matches) == 0 && c.New == 0:
-		return "no files"
-	case len(matches) == 0:
-		return changes + ", no known-good match"
-	case changes == "":
+	case len(matches) > 0 && changes == "":
 		return Title(matches[0].Name) + ", unmodified"
+	case len(matches) > 0:
+		return Title(matches[0].Name) + " + " + changes
+	case c == DiffCounts{}:
+		return "no files"
+	case c.KnownGood > 0: // known-good bytes whose job is not (yet) a match
+		return strings.Join(append([]string{fmt.Sprintf("%d known-good", c.KnownGood)}, parts...), ", ")
 	}
-	return Title(matches[0].Name) + " + " + changes
+	return changes + ", no known-good match"
 }
 
 // archiveExts are stripped from job names by Title, longest first.

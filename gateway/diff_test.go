@@ -486,6 +486,7 @@ func TestTitleAndSummary(t *testing.T) {
 		{wp, DiffCounts{KnownGood: 900}, "WordPress 6.1.9, unmodified"},
 		{nil, DiffCounts{New: 4}, "4 new, no known-good match"},
 		{nil, DiffCounts{}, "no files"},
+		{nil, DiffCounts{KnownGood: 2, New: 1}, "2 known-good, 1 new"},
 	} {
 		if got := summary(c.m, c.c); got != c.want {
 			t.Errorf("summary(%+v) = %q, want %q", c.c, got, c.want)
