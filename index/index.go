@@ -47,11 +47,11 @@ var (
 	ErrUploadNotFound = fmt.Errorf("%w: no such multipart upload", ErrNotFound)
 	ErrUserNotFound   = fmt.Errorf("%w: no such user", ErrNotFound)
 
-	ErrBucketExists   = fmt.Errorf("%w: bucket already exists", ErrConflict)
+	ErrBucketExists = fmt.Errorf("%w: bucket already exists", ErrConflict)
 	// ErrPreconditionFailed: a conditional write's condition did not hold.
 	ErrPreconditionFailed = fmt.Errorf("%w: precondition failed", ErrConflict)
-	ErrBucketNotEmpty = fmt.Errorf("%w: bucket not empty", ErrConflict)
-	ErrUserExists     = fmt.Errorf("%w: user already exists", ErrConflict)
+	ErrBucketNotEmpty     = fmt.Errorf("%w: bucket not empty", ErrConflict)
+	ErrUserExists         = fmt.Errorf("%w: user already exists", ErrConflict)
 )
 
 // CommitFunc makes a blob exist in the content store. The index calls it

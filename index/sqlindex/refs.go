@@ -162,7 +162,10 @@ func (ix *Index) Reap(ctx context.Context, ref cas.Ref, remove index.RemoveFunc)
 	if ref.IsZero() {
 		return false, fmt.Errorf("%w: zero blob ref", ErrInvalid)
 	}
-	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
+	// Alone: with group commit, a write earlier in the same group may have
+	// dropped the count to zero without committing; readers still see the
+	// blob referenced, and the group may yet fail.
+	err = ix.w.alone(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		removed = false
 		now := ix.now()
 		var refs int64

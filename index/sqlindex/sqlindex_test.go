@@ -74,3 +74,26 @@ func TestTimeRoundTrip(t *testing.T) {
 		t.Error("Scan of an int accepted")
 	}
 }
+
+// A solo operation (the reaper) never shares a group: the group before it
+// ends, and it is a group by itself.
+func TestBatcherTakeSolo(t *testing.T) {
+	b := &batcher{max: 10}
+	mk := func(solo bool) *op { return &op{solo: solo} }
+	a1, a2, r, a3 := mk(false), mk(false), mk(true), mk(false)
+	b.queue = []*op{a1, a2, r, a3}
+	for i, want := range [][]*op{{a1, a2}, {r}, {a3}} {
+		got := b.take()
+		if len(got) != len(want) {
+			t.Fatalf("take %d: %d ops, want %d", i, len(got), len(want))
+		}
+		for j := range got {
+			if got[j] != want[j] {
+				t.Fatalf("take %d: op %d differs", i, j)
+			}
+		}
+	}
+	if len(b.take()) != 0 {
+		t.Fatal("queue not empty")
+	}
+}

@@ -40,6 +40,10 @@ type WriterStats struct {
 // PostgreSQL) and batched (group commit, for SQLite's single writer).
 type writer interface {
 	do(ctx context.Context, fn TxFunc) error
+	// alone runs fn in a transaction of its own, which therefore sees only
+	// committed state: the reaper must never act on a count that another
+	// write of the same group has dropped but not yet committed.
+	alone(ctx context.Context, fn TxFunc) error
 	stats() WriterStats
 	close()
 }
@@ -80,6 +84,9 @@ func (w *direct) do(ctx context.Context, fn TxFunc) error {
 		}
 	}
 }
+
+// alone is do: every direct operation has its own transaction.
+func (w *direct) alone(ctx context.Context, fn TxFunc) error { return w.do(ctx, fn) }
 
 func (w *direct) once(ctx context.Context, fn TxFunc) (err error) {
 	w.ops.Add(1)
@@ -132,6 +139,7 @@ type batcher struct {
 type op struct {
 	ctx   context.Context
 	fn    TxFunc
+	solo  bool // commits in a group of its own
 	err   error
 	panic any
 	done  chan struct{}
@@ -152,11 +160,17 @@ func newBatcher(db *sql.DB, max int) *batcher {
 // do queues fn and waits for its group commit. Once queued, it waits for
 // the answer even if ctx ends (the operation is then skipped if it has not
 // started), so a caller never mistakes a committed write for a failed one.
-func (b *batcher) do(ctx context.Context, fn TxFunc) error {
+func (b *batcher) do(ctx context.Context, fn TxFunc) error { return b.queueOp(ctx, fn, false) }
+
+// alone runs fn in a group of its own: the groups before it have committed
+// and nothing uncommitted shares its transaction.
+func (b *batcher) alone(ctx context.Context, fn TxFunc) error { return b.queueOp(ctx, fn, true) }
+
+func (b *batcher) queueOp(ctx context.Context, fn TxFunc, solo bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{ctx: ctx, fn: fn, done: make(chan struct{})}
+	o := &op{ctx: ctx, fn: fn, solo: solo, done: make(chan struct{})}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -200,6 +214,13 @@ func (b *batcher) take() []*op {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := min(len(b.queue), b.max)
+	// A solo operation ends the group before it, and is a group by itself.
+	for i := 0; i < n; i++ {
+		if b.queue[i].solo {
+			n = max(i, 1)
+			break
+		}
+	}
 	batch := b.queue[:n:n]
 	b.queue = b.queue[n:]
 	if len(b.queue) == 0 {
