@@ -9,6 +9,11 @@ import (
 	"os"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"dewar/index/postgres/pgtest"
 	"dewar/s3api"
 	"dewar/s3api/s3mem"
 	"dewar/test/harness"
@@ -69,10 +74,12 @@ func trusting(t *testing.T, caFile string) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// dewarServer runs a real `dewar serve`.
-func dewarServer(t *testing.T, useTLS bool) s3conformance.Target {
+// dewarServer runs a real `dewar serve` on its embedded defaults, or with
+// extra flags (another index or store).
+func dewarServer(t *testing.T, useTLS bool, extra ...string) s3conformance.Target {
 	t.Helper()
-	srv := harness.Start(t, harness.Options{TLS: useTLS, Args: []string{"--domain", domain, "--log-level", "warn"}})
+	args := append([]string{"--domain", domain, "--log-level", "warn"}, extra...)
+	srv := harness.Start(t, harness.Options{TLS: useTLS, Args: args})
 	hc := srv.HTTPClient()
 	// HTTP/1.1, as botocore, rclone and s3cmd speak it: aws-chunked
 	// uploads then travel with Transfer-Encoding: chunked. memServer's
@@ -91,3 +98,31 @@ func TestMemHTTP(t *testing.T)    { s3conformance.Run(t, memServer(t, false)) }
 func TestMemHTTPS(t *testing.T)   { s3conformance.Run(t, memServer(t, true)) }
 func TestDewarHTTP(t *testing.T)  { s3conformance.Run(t, dewarServer(t, false)) }
 func TestDewarHTTPS(t *testing.T) { s3conformance.Run(t, dewarServer(t, true)) }
+
+// TestDewarPostgres runs the whole suite against dewar serve with the
+// PostgreSQL index (a throwaway database).
+func TestDewarPostgres(t *testing.T) {
+	s3conformance.Run(t, dewarServer(t, false, "--index", pgtest.NewDatabase(t)))
+}
+
+// TestDewarUpstream runs the whole suite against dewar serve whose blobs
+// live in another Dewar over S3 (the upstream store of a scaled-out node).
+func TestDewarUpstream(t *testing.T) {
+	up := harness.Start(t, harness.Options{Args: []string{"--log-level", "warn"}})
+	createBucket(t, up, "blobs")
+	store := "s3://blobs/node?endpoint=" + up.URL + "&region=" + harness.Region +
+		"&access_key=" + harness.AccessKey + "&secret_key=" + harness.SecretKey
+	s3conformance.Run(t, dewarServer(t, false, "--store", store))
+}
+
+// createBucket makes a bucket on a harness server with a plain SDK client.
+func createBucket(t *testing.T, srv *harness.Server, name string) {
+	t.Helper()
+	c := s3.New(s3.Options{
+		BaseEndpoint: aws.String(srv.URL), Region: harness.Region, UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(harness.AccessKey, harness.SecretKey, ""),
+	})
+	if _, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+}
