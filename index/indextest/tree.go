@@ -31,13 +31,15 @@ func treeFixture(e *env) (index.Job, []index.TreeEntry) {
 	return j, tree
 }
 
-func treeByPath(tree []index.TreeEntry) []index.TreeEntry {
+// treeByKey sorts a tree as ListTree returns it: bytewise by TreeKey, so a
+// directory sorts as its path plus "/" (as its S3 key does).
+func treeByKey(tree []index.TreeEntry) []index.TreeEntry {
 	s := slices.Clone(tree)
 	slices.SortFunc(s, func(a, b index.TreeEntry) int {
 		switch {
-		case a.Path < b.Path:
+		case a.TreeKey() < b.TreeKey():
 			return -1
-		case a.Path > b.Path:
+		case a.TreeKey() > b.TreeKey():
 			return 1
 		}
 		return 0
@@ -50,12 +52,13 @@ func runTree(t *testing.T, newIndex NewIngestIndex) {
 	t.Run("ListTree", func(t *testing.T) {
 		e := newEnv(t, newIndex)
 		j, tree := treeFixture(e)
-		sorted := treeByPath(tree)
+		sorted := treeByKey(tree)
 		var all []string
 		for _, te := range sorted {
-			all = append(all, te.Path)
+			all = append(all, te.TreeKey())
 		}
-		if want := []string{"Z", "a", "a-b", "a.zip.contents/x", "a/_evil", "a/b.php", "a/empty", "a/link", "é.php"}; !slices.Equal(all, want) {
+		// The directory "a" sorts as "a/", after "a-b" and "a.zip…".
+		if want := []string{"Z", "a-b", "a.zip.contents/x", "a/", "a/_evil", "a/b.php", "a/empty", "a/link", "é.php"}; !slices.Equal(all, want) {
 			t.Fatalf("fixture order %q, want %q", all, want)
 		}
 		es, more, err := e.ix.ListTree(t.Context(), j.ID, index.TreeListOptions{Limit: 100})
@@ -71,11 +74,12 @@ func runTree(t *testing.T, newIndex NewIngestIndex) {
 			{"limit 0", index.TreeListOptions{Limit: 0}, nil, false},
 			{"limit 1", index.TreeListOptions{Limit: 1}, all[:1], true},
 			{"exact", index.TreeListOptions{Limit: len(all)}, all, false},
-			{"prefix dir", index.TreeListOptions{Prefix: "a/", Limit: 100}, all[4:8], false},
+			{"prefix dir", index.TreeListOptions{Prefix: "a/", Limit: 100}, all[3:8], false},
 			{"prefix a", index.TreeListOptions{Prefix: "a", Limit: 3}, all[1:4], true},
 			{"prefix after", index.TreeListOptions{Prefix: "a/", After: "a/b.php", Limit: 100}, all[6:8], false},
 			{"after", index.TreeListOptions{After: "a/link", Limit: 100}, all[8:], false},
-			{"after before the prefix", index.TreeListOptions{Prefix: "a/", After: "A", Limit: 1}, all[4:5], true},
+			{"after before the prefix", index.TreeListOptions{Prefix: "a/", After: "A", Limit: 1}, all[3:4], true},
+			{"after the directory", index.TreeListOptions{After: "a/", Limit: 1}, all[4:5], true},
 			{"after the last", index.TreeListOptions{After: "é.php", Limit: 100}, nil, false},
 			{"missing prefix", index.TreeListOptions{Prefix: "b", Limit: 100}, nil, false},
 			{"multibyte prefix", index.TreeListOptions{Prefix: "é", Limit: 100}, all[8:], false},
@@ -84,7 +88,7 @@ func runTree(t *testing.T, newIndex NewIngestIndex) {
 			es, more, err := e.ix.ListTree(t.Context(), j.ID, tc.o)
 			var got []string
 			for _, te := range es {
-				got = append(got, te.Path)
+				got = append(got, te.TreeKey())
 			}
 			if err != nil || !slices.Equal(got, tc.want) || more != tc.more {
 				t.Errorf("%s: %q more=%v err=%v, want %q more=%v", tc.name, got, more, err, tc.want, tc.more)

@@ -29,7 +29,8 @@ func (ix *Index) ListTree(ctx context.Context, jobID string, opts index.TreeList
 	if opts.Limit <= 0 {
 		return nil, false, ix.jobExists(ctx, ix.reader, jobID)
 	}
-	query, args := rangeQuery(`SELECT `+treeCols+` FROM tree WHERE job_id = ?`, `path`, `ORDER BY path LIMIT ?`,
+	// tkey is the entry's index.TreeEntry.TreeKey: key order, not path order.
+	query, args := rangeQuery(`SELECT `+treeCols+` FROM tree WHERE job_id = ?`, `tkey`, `ORDER BY tkey LIMIT ?`,
 		[]any{jobID}, opts.Prefix, opts.After, opts.Limit+1)
 	err = ix.scanAll(ctx, ix.reader, func(rows *sql.Rows) error {
 		e, err := scanTreeEntry(rows)
@@ -119,7 +120,7 @@ func jobFileLess(a, b index.JobFile) bool {
 	return a.Path < b.Path
 }
 
-// treeBatch is how many tree rows one INSERT carries (9 parameters each,
+// treeBatch is how many tree rows one INSERT carries (10 parameters each,
 // well under SQLite's and PostgreSQL's parameter limits).
 const treeBatch = 500
 
@@ -132,12 +133,12 @@ func (ix *Index) writeTree(ctx context.Context, tx *sql.Tx, jobID string, tree [
 	}
 	for start := 0; start < len(tree); start += treeBatch {
 		batch := tree[start:min(start+treeBatch, len(tree))]
-		args := make([]any, 0, 9*len(batch))
+		args := make([]any, 0, 10*len(batch))
 		for _, e := range batch {
 			args = append(args, jobID, e.Path, []byte(e.RawPath), e.Type, e.Blob, e.Size, []byte(e.Target),
-				treeName(e.Path), knownGood)
+				treeName(e.Path), knownGood, e.TreeKey())
 		}
-		_, err := ix.exec(ctx, tx, `INSERT INTO tree (job_id, `+treeCols+`, name, known_good) VALUES `+valueRows(len(batch), 9), args...)
+		_, err := ix.exec(ctx, tx, `INSERT INTO tree (job_id, `+treeCols+`, name, known_good, tkey) VALUES `+valueRows(len(batch), 10), args...)
 		if err != nil {
 			return fmt.Errorf("sqlindex: write tree of %s: %w", jobID, err)
 		}

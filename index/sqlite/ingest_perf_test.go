@@ -69,10 +69,10 @@ func TestJobsOfFileManyJobs(t *testing.T) {
 					new_bytes, attempts, run_after, lease_owner, lease_token, updated_at, finished_at)
 				SELECT printf('%026d', i), '', 0, 'done', '', '[]', '', '', '', '` + ref.String() + `', 1, '',
 					'', '', '', 1, 0, 1, 0, 1, '', '', 1, '', '' FROM n`,
-			`INSERT INTO tree (job_id, path, raw_path, type, blob, size, target)
-				SELECT id, 'kit/index.php', x'', 'file', upload, 1, x'' FROM jobs`,
-			`INSERT INTO tree (job_id, path, raw_path, type, blob, size, target)
-				SELECT id, 'kit/other.php', x'', 'file', NULL, 1, x'' FROM jobs`,
+			`INSERT INTO tree (job_id, path, raw_path, type, blob, size, target, tkey)
+				SELECT id, 'kit/index.php', x'', 'file', upload, 1, x'', 'kit/index.php' FROM jobs`,
+			`INSERT INTO tree (job_id, path, raw_path, type, blob, size, target, tkey)
+				SELECT id, 'kit/other.php', x'', 'file', NULL, 1, x'', 'kit/other.php' FROM jobs`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("%.40s: %w", q, err)

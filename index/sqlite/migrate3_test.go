@@ -42,8 +42,8 @@ func TestMigration3Backfill(t *testing.T) {
 			t.Fatalf("%s: %v", s.sql, err)
 		}
 	}
-	if n, err := sqlindex.Migrate(ctx, db, Dialect()); err != nil || n != 1 {
-		t.Fatalf("Migrate = %d, %v; want 1 migration applied", n, err)
+	if n, err := sqlindex.Migrate(ctx, db, Dialect()); err != nil || n < 1 {
+		t.Fatalf("Migrate = %d, %v; want migration 3 and later applied", n, err)
 	}
 	checkBackfill(t, db)
 }
