@@ -133,10 +133,15 @@ func (ts *testService) diffOf(t *testing.T, j index.Job) (JobDiff, map[string]Di
 	got := map[string]DiffEntry{}
 	var last string
 	jd, err := ts.Diff(context.Background(), j, func(e DiffEntry) error {
-		if e.Path <= last && last != "" {
-			t.Errorf("diff out of order: %q after %q", e.Path, last)
+		// The tree's key order: a directory sorts as its path and "/".
+		key := e.Path
+		if e.Type == string(index.TreeDir) {
+			key += "/"
 		}
-		last = e.Path
+		if key <= last && last != "" {
+			t.Errorf("diff out of order: %q after %q", key, last)
+		}
+		last = key
 		got[e.Path] = e
 		return nil
 	})

@@ -23,7 +23,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "serve S3 (and later the web UI) on embedded defaults or shared storage", runServe},
+		{"serve", "serve S3 and the JSON API, ingest uploads, watch folders", runServe},
 		{"submit", "submit files as jobs through the API, with a progress bar", runSubmit},
 		{"jobs", "list jobs (newest first)", runJobs},
 		{"release", "release a held job", runRelease},

@@ -18,6 +18,13 @@ with open(spec_file, encoding="utf-8") as f:
 s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca or None, config=Config(retries={"max_attempts": 1}))
 checks = {}
 META = {"sha256", "sha1", "md5", "size", "mime-type", "known-good", "first-seen", "job-count"}
+# Fuzzy hashes appear once the file was analysed (TLSH needs 50 bytes).
+FUZZY = {"ssdeep", "tlsh"}
+
+
+def meta_ok(md, extra=frozenset()):
+    """The names are exactly DESIGN.md's, lowercase, plus those expected."""
+    return META | extra <= set(md) <= META | FUZZY | extra
 
 
 def check(name, fn):
@@ -39,8 +46,10 @@ def safe_headers(resp, what):
 def head_sample():
     r = s3.head_object(Bucket="samples", Key=spec["sample"])
     md = r["Metadata"]
-    if set(md) != META:
-        raise AssertionError("metadata keys %s, want exactly %s (lowercase)" % (sorted(md), sorted(META)))
+    if not meta_ok(md):
+        raise AssertionError("metadata keys %s, want %s (+ %s when analysed), lowercase" % (sorted(md), sorted(META), sorted(FUZZY)))
+    if "ssdeep" not in md:
+        raise AssertionError("no x-amz-meta-ssdeep: the sample was not analysed")
     if md["sha256"] != spec["sample"] or int(md["size"]) != r["ContentLength"] or r["ETag"].strip('"') != md["md5"]:
         raise AssertionError("metadata %r, length %d, ETag %s" % (md, r["ContentLength"], r["ETag"]))
     if md["known-good"] not in ("true", "false") or int(md["job-count"]) < 1 or not md["first-seen"].endswith("Z"):
@@ -60,7 +69,7 @@ def get_sample():
 def head_job_file():
     r = s3.head_object(Bucket="jobs", Key=spec["job_file"])
     md = r["Metadata"]
-    if set(md) != META | {"job-id"} or md["job-id"] != spec["job_file"].split("/")[0]:
+    if not meta_ok(md, {"job-id"}) or md["job-id"] != spec["job_file"].split("/")[0]:
         raise AssertionError("metadata %r" % md)
     safe_headers(r, "HEAD jobs")
 
