@@ -68,7 +68,7 @@ func (e *maintEnv) orphan(t *testing.T, data string, age time.Duration) cas.Ref 
 
 func (e *maintEnv) blobPath(ref cas.Ref) string {
 	h := ref.String()
-	return filepath.Join(e.dir, "store", "blobs", h[0:2], h[2:4], h)
+	return filepath.Join(e.dir, "store", "blobs", h[0:3], h)
 }
 
 func TestVerifyFindsDamage(t *testing.T) {
@@ -177,7 +177,7 @@ func TestVerifyCountsCorruptReadsAndGoesOn(t *testing.T) {
 		refs = append(refs, ref.Ref)
 	}
 	h := refs[1].String()
-	p := filepath.Join(dir, "store", "blobs", h[0:2], h[2:4], h+".zst")
+	p := filepath.Join(dir, "store", "blobs", h[0:3], h+".zst")
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatalf("blob not stored compressed: %v", err)

@@ -3,14 +3,17 @@
 //
 // # Layout
 //
-//	<dir>/blobs/<hex[0:2]>/<hex[2:4]>/<hex>       blobs, mode 0444
-//	<dir>/blobs/<hex[0:2]>/<hex[2:4]>/<hex>.zst   blobs stored compressed
-//	<dir>/tmp/                                      streams being staged
+//	<dir>/blobs/<hex[0:3]>/<hex>       blobs, mode 0444
+//	<dir>/blobs/<hex[0:3]>/<hex>.zst   blobs stored compressed
+//	<dir>/tmp/                         streams being staged
 //
 // where hex is the lowercase sha256 of the blob's original bytes; a blob
 // is stored in one form or the other (see compress.go, and Options for
-// when a blob is compressed). Shard directories are made
-// when first needed. The temp directory sits inside dir so a temp file can
+// when a blob is compressed). The 4,096 shard directories are made when
+// first needed; one level keeps that a one-time cost (a fresh store of
+// two levels would make a directory for most of its first 65,536 blobs),
+// and ext4's hashed directories hold the tens of thousands of blobs per
+// shard a store of a hundred million blobs has. The temp directory sits inside dir so a temp file can
 // be hard-linked into place (same file system).
 //
 // # Durability
@@ -39,6 +42,8 @@
 package filestore
 
 import (
+	"golang.org/x/sys/unix"
+
 	"cmp"
 	"context"
 	"errors"
@@ -109,6 +114,10 @@ type Store struct {
 	// group batches the durability of concurrent small commits; nil with
 	// Options.NoGroupCommit.
 	group *groupCommit
+	// namedTemps stages into named temp files even where unnamed ones
+	// (O_TMPFILE) work: the fallback path, and what the tests of the
+	// sync protocol and of swept temps observe.
+	namedTemps bool
 }
 
 // Open opens the store rooted at dir, creating dir and its layout when
@@ -180,8 +189,11 @@ func (s *Store) sweepTemp(cutoff time.Time) error {
 // blobPath returns where ref's blob lives when stored raw.
 func (s *Store) blobPath(ref cas.Ref) string {
 	h := ref.String()
-	return filepath.Join(s.blobs, h[0:2], h[2:4], h)
+	return filepath.Join(s.blobs, h[0:shardLen], h)
 }
+
+// shardLen is how many hex digits name a blob's shard directory.
+const shardLen = 3
 
 // zstPath returns where ref's blob lives when stored compressed.
 func (s *Store) zstPath(ref cas.Ref) string { return s.blobPath(ref) + zstSuffix }
@@ -189,7 +201,7 @@ func (s *Store) zstPath(ref cas.Ref) string { return s.blobPath(ref) + zstSuffix
 // shardDir returns the directory holding ref's blob.
 func (s *Store) shardDir(ref cas.Ref) string {
 	h := ref.String()
-	return filepath.Join(s.blobs, h[0:2], h[2:4])
+	return filepath.Join(s.blobs, h[0:shardLen])
 }
 
 // exists reports whether ref is stored, in either form.
@@ -216,7 +228,9 @@ func (s *Store) link(tmp string, ref cas.Ref, compressed bool) (bool, error) {
 	if compressed {
 		final = zst
 	}
-	err := os.Link(tmp, final)
+	// AT_SYMLINK_FOLLOW links the file behind /proc/self/fd/N (an unnamed
+	// temp); for a named temp it changes nothing.
+	err := unix.Linkat(unix.AT_FDCWD, tmp, unix.AT_FDCWD, final, unix.AT_SYMLINK_FOLLOW)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
@@ -261,9 +275,6 @@ func (s *Store) mkShard(ref cas.Ref) error {
 	leaf := s.shardDir(ref)
 	if _, err := os.Stat(leaf); err == nil {
 		return nil
-	}
-	if err := s.mkdir(filepath.Dir(leaf)); err != nil {
-		return err
 	}
 	return s.mkdir(leaf)
 }

@@ -85,7 +85,7 @@ func TestLayoutAndMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	const h = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-	p := filepath.Join(s.Dir(), "blobs", "ba", "78", h)
+	p := filepath.Join(s.Dir(), "blobs", "ba7", h)
 	if ref.Ref.String() != h || s.blobPath(ref.Ref) != p {
 		t.Fatalf("blob path = %s, want %s", s.blobPath(ref.Ref), p)
 	}
@@ -175,6 +175,7 @@ func TestTempCleanedAfterFailures(t *testing.T) {
 
 func TestTempLifecycle(t *testing.T) {
 	s := newStore(t)
+	s.namedTemps = true // counts temp files by name
 	st, err := s.Stage(context.Background(), strings.NewReader("lifecycle"), cas.StageOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +248,7 @@ func TestCrashBeforeCommit(t *testing.T) {
 	// left behind, and no blob may be visible to the next process.
 	dir := t.TempDir()
 	s := must(Open(dir, Options{}))
+	s.namedTemps = true // an unnamed temp leaves no debris at all
 	st, err := s.Stage(context.Background(), strings.NewReader("crashed upload"), cas.StageOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -364,6 +366,7 @@ func (l *syncLog) take() []string {
 
 func TestDurabilityProtocol(t *testing.T) {
 	s := newStore(t)
+	s.namedTemps = true // observes the temp file by name
 	s.group = nil                 // the single-commit protocol; group commits have their own test
 	ref := cas.Sum([]byte("abc")) // ba7816bf…
 	var log syncLog
@@ -380,23 +383,22 @@ func TestDurabilityProtocol(t *testing.T) {
 		want []string
 	}{
 		{"first Put", put, []string{
-			"file tmp unlinked",      // bytes on disk before the name exists
-			"dir blobs unlinked",     // new first-level shard
-			"dir blobs/ba unlinked",  // new second-level shard
-			"dir blobs/ba/78 linked", // the new name
+			"file tmp unlinked",    // bytes on disk before the name exists
+			"dir blobs unlinked",   // new shard directory
+			"dir blobs/ba7 linked", // the new name
 		}},
 		{"Put of existing bytes", put, nil},
 		{"Remove", func() {
 			if err := s.Remove(context.Background(), ref); err != nil {
 				t.Fatal(err)
 			}
-		}, []string{"dir blobs/ba/78 unlinked"}},
+		}, []string{"dir blobs/ba7 unlinked"}},
 		{"Remove of missing blob", func() {
 			if err := s.Remove(context.Background(), ref); err != nil {
 				t.Fatal(err)
 			}
 		}, nil},
-		{"Put into existing shard", put, []string{"file tmp unlinked", "dir blobs/ba/78 linked"}},
+		{"Put into existing shard", put, []string{"file tmp unlinked", "dir blobs/ba7 linked"}},
 	}
 	for _, tt := range tests {
 		tt.op()
@@ -428,6 +430,7 @@ func TestSyncFailuresFailCommit(t *testing.T) {
 
 func TestCommitSyncsFileOnce(t *testing.T) {
 	s := newStore(t)
+	s.namedTemps = true // counts temp files by name
 	s.group = nil // the single-commit protocol; group commits have their own test
 	st, err := s.Stage(context.Background(), strings.NewReader("once"), cas.StageOptions{})
 	if err != nil {
@@ -459,6 +462,7 @@ func TestCommitAfterTempSwept(t *testing.T) {
 	// Another process swept our temp file (a Staged held over a day):
 	// Commit must fail rather than report a blob that is not there.
 	s := newStore(t)
+	s.namedTemps = true // observes the temp file by name
 	st, err := s.Stage(context.Background(), strings.NewReader("swept"), cas.StageOptions{})
 	if err != nil {
 		t.Fatal(err)

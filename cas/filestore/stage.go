@@ -1,10 +1,14 @@
 package filestore
 
 import (
+	"strconv"
+	"strings"
+
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
 	"os"
@@ -28,17 +32,16 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, opts cas.StageOptions) (
 	if err := ctxErr(ctx, "stage"); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.tmp, "stage-")
+	f, path, err := s.newTemp("stage-")
 	if err != nil {
 		return nil, fmt.Errorf("filestore: stage: %w", err)
 	}
 	sp, err := s.spool(ctx, f, r, opts)
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		removeTemp(f, path)
 		return nil, err
 	}
-	st := &staged{s: s, f: f, path: f.Name(), ref: sp.ref, z: sp.z}
+	st := &staged{s: s, f: f, path: path, ref: sp.ref, z: sp.z}
 	if sp.z != nil {
 		st.zpath = sp.z.Name()
 	}
@@ -191,6 +194,62 @@ func (st *staged) Commit(ctx context.Context) (bool, error) {
 	} else if ok {
 		return false, nil
 	}
+	created, err := st.link(ctx)
+	if errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(st.linkPath(), anonPrefix) {
+		// An unnamed temp can be linked once: after its first name was
+		// removed (the reaper raced this writer), the kernel will not give
+		// it another. Copy the bytes into a fresh unnamed temp and link that.
+		if err := st.refresh(); err != nil {
+			return false, fmt.Errorf("filestore: commit %s: %w", st.ref.Ref, err)
+		}
+		created, err = st.link(ctx)
+	}
+	return created, err
+}
+
+// linkPath is the temp file Commit links: the compressed one, if any.
+func (st *staged) linkPath() string {
+	if st.z != nil {
+		return st.zpath
+	}
+	return st.path
+}
+
+// refresh replaces the temp file Commit links with a fresh unnamed copy.
+func (st *staged) refresh() error {
+	old := st.f
+	if st.z != nil {
+		old = st.z
+	}
+	info, err := old.Stat()
+	if err != nil {
+		return err
+	}
+	f, path, err := st.s.newTemp("stage-")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, io.NewSectionReader(old, 0, info.Size())); err == nil {
+		err = f.Chmod(0o444)
+	}
+	if err != nil {
+		removeTemp(f, path)
+		return err
+	}
+	if st.z != nil {
+		removeTemp(st.z, st.zpath)
+		st.z, st.zpath = f, path
+	} else {
+		removeTemp(st.f, st.path)
+		st.f, st.path = f, path
+	}
+	st.synced = false
+	return nil
+}
+
+// link makes the staged temp the blob; st.mu is held.
+func (st *staged) link(ctx context.Context) (bool, error) {
+	s := st.s
 	f, tmp := st.f, st.path
 	if st.z != nil {
 		f, tmp = st.z, st.zpath
@@ -246,8 +305,34 @@ func (st *staged) Discard() error {
 	return nil
 }
 
-// removeTemp closes f and removes path; a missing file is fine.
+// newTemp makes a temp file in the store's tmp directory: an unnamed one
+// (O_TMPFILE) where the filesystem allows, linked into place through
+// /proc/self/fd. Unnamed temps need no directory entry (concurrent
+// uploads do not contend on the tmp directory's lock) and vanish by
+// themselves when a crash leaves them behind.
+func (s *Store) newTemp(prefix string) (*os.File, string, error) {
+	if !s.namedTemps {
+		f, err := os.OpenFile(s.tmp, os.O_RDWR|unix.O_TMPFILE, 0o600)
+		if err == nil {
+			return f, anonPrefix + strconv.Itoa(int(f.Fd())), nil
+		}
+	}
+	f, err := os.CreateTemp(s.tmp, prefix)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, f.Name(), nil
+}
+
+// anonPrefix names an unnamed temp file by its descriptor.
+const anonPrefix = "/proc/self/fd/"
+
+// removeTemp closes f and removes path (an unnamed temp goes away when
+// closed); a missing file is fine.
 func removeTemp(f *os.File, path string) error {
+	if strings.HasPrefix(path, anonPrefix) {
+		return f.Close()
+	}
 	err := f.Close()
 	if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
 		err = rerr

@@ -25,26 +25,16 @@ import (
 // the walk may or may not be seen.
 func (s *Store) Walk(ctx context.Context, after cas.Ref, fn func(cas.BlobInfo) error) error {
 	a := after.String() // the zero Ref is "000…0", below every real blob
-	outer, err := readDirNames(s.blobs)
+	shards, err := readDirNames(s.blobs)
 	if err != nil {
 		return fmt.Errorf("filestore: walk: %w", err)
 	}
-	for _, p1 := range outer {
-		if !isHex(p1, 2) || p1 < a[0:2] {
+	for _, p := range shards {
+		if !isHex(p, shardLen) || p < a[0:shardLen] {
 			continue
 		}
-		d1 := filepath.Join(s.blobs, p1)
-		inner, err := readDirNames(d1)
-		if err != nil {
-			return fmt.Errorf("filestore: walk: %w", err)
-		}
-		for _, p2 := range inner {
-			if !isHex(p2, 2) || p1+p2 < a[0:4] {
-				continue
-			}
-			if err := s.walkShard(ctx, filepath.Join(d1, p2), p1+p2, a, fn); err != nil {
-				return err
-			}
+		if err := s.walkShard(ctx, filepath.Join(s.blobs, p), p, a, fn); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -66,7 +56,7 @@ func (s *Store) walkShard(ctx context.Context, dir, prefix, after string, fn fun
 		if len(name) == 2*cas.Size+len(zstSuffix) && strings.HasSuffix(name, zstSuffix) {
 			hex, compressed = name[:2*cas.Size], true
 		}
-		if hex <= after || hex == last || !isHex(hex, 2*cas.Size) || hex[:4] != prefix || !e.Type().IsRegular() {
+		if hex <= after || hex == last || !isHex(hex, 2*cas.Size) || hex[:len(prefix)] != prefix || !e.Type().IsRegular() {
 			continue
 		}
 		if err := ctxErr(ctx, "walk"); err != nil {

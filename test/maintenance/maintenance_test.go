@@ -58,7 +58,7 @@ func TestVerifyReportsAFlippedByteAndGCFrees(t *testing.T) {
 
 	sum := sha256.Sum256([]byte(bodies["b"]))
 	h := hex.EncodeToString(sum[:])
-	p := filepath.Join(srv.DataDir, "store", "blobs", h[0:2], h[2:4], h)
+	p := filepath.Join(srv.DataDir, "store", "blobs", h[0:3], h)
 	os.Chmod(p, 0o644)
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -87,7 +87,7 @@ func TestVerifyReportsAFlippedByteAndGCFrees(t *testing.T) {
 	orphan := []byte("an orphaned blob")
 	osum := sha256.Sum256(orphan)
 	oh := hex.EncodeToString(osum[:])
-	op := filepath.Join(srv.DataDir, "store", "blobs", oh[0:2], oh[2:4], oh)
+	op := filepath.Join(srv.DataDir, "store", "blobs", oh[0:3], oh)
 	os.MkdirAll(filepath.Dir(op), 0o755)
 	if err := os.WriteFile(op, orphan, 0o444); err != nil {
 		t.Fatal(err)
