@@ -132,7 +132,7 @@ func (s *Service) WriteDiff(ctx context.Context, w io.Writer, j index.Job) error
 		return err
 	}
 	var counts DiffCounts
-	first := true
+	list := jsonList{w: w}
 	err = s.walkTree(ctx, j.ID, func(entries []index.TreeEntry) error {
 		des, err := d.page(ctx, entries)
 		if err != nil {
@@ -140,15 +140,7 @@ func (s *Service) WriteDiff(ctx context.Context, w io.Writer, j index.Job) error
 		}
 		for _, de := range des {
 			counts.add(de.Diff)
-			b, err := json.Marshal(de)
-			if err != nil {
-				return err
-			}
-			if !first {
-				b = append([]byte{','}, b...)
-			}
-			first = false
-			if _, err := w.Write(b); err != nil {
+			if err := list.add(de); err != nil {
 				return err
 			}
 		}

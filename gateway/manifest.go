@@ -103,7 +103,7 @@ func (s *Service) WriteManifest(ctx context.Context, w io.Writer, j index.Job) e
 		return err
 	}
 	var d *differ // made when the tree turns out not to be empty
-	first := true
+	list := jsonList{w: w}
 	err = s.walkTree(ctx, j.ID, func(entries []index.TreeEntry) error {
 		if d == nil {
 			var err error
@@ -116,15 +116,7 @@ func (s *Service) WriteManifest(ctx context.Context, w io.Writer, j index.Job) e
 			return err
 		}
 		for _, de := range des {
-			b, err := json.Marshal(de.ManifestEntry)
-			if err != nil {
-				return err
-			}
-			if !first {
-				b = append([]byte{','}, b...)
-			}
-			first = false
-			if _, err := w.Write(b); err != nil {
+			if err := list.add(de.ManifestEntry); err != nil {
 				return err
 			}
 		}
@@ -134,6 +126,26 @@ func (s *Service) WriteManifest(ctx context.Context, w io.Writer, j index.Job) e
 		return err
 	}
 	_, err = w.Write([]byte("]}\n"))
+	return err
+}
+
+// jsonList writes the elements of a JSON array one at a time, so a tree of
+// any size streams in bounded memory.
+type jsonList struct {
+	w io.Writer
+	n int
+}
+
+func (l *jsonList) add(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if l.n > 0 {
+		b = append([]byte{','}, b...)
+	}
+	l.n++
+	_, err = l.w.Write(b)
 	return err
 }
 

@@ -141,21 +141,28 @@ func skipDir(name string) bool { return name == DoneDir || name == FailedDir }
 // scanAll walks every folder, (re)adding watches and noting files.
 func (w *watcher) scanAll() {
 	for _, d := range w.o.Dirs {
-		_ = filepath.WalkDir(d.Path, func(path string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
-			if e.IsDir() {
-				if path != d.Path && (skipDir(e.Name()) || strings.HasPrefix(e.Name(), ".")) {
-					return filepath.SkipDir
-				}
-				_ = w.fsw.Add(path)
-				return nil
-			}
-			w.note(d, path)
-			return nil
-		})
+		w.scan(d, d.Path)
 	}
+}
+
+// scan walks root (a watched folder or a new subfolder of one), watching
+// its folders and noting its files; result folders and hidden ones are
+// skipped.
+func (w *watcher) scan(d Dir, root string) {
+	_ = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if e.IsDir() {
+			if path != root && (skipDir(e.Name()) || strings.HasPrefix(e.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			_ = w.fsw.Add(path)
+			return nil
+		}
+		w.note(d, path)
+		return nil
+	})
 }
 
 func (w *watcher) event(ev fsnotify.Event) {
@@ -174,20 +181,7 @@ func (w *watcher) event(ev fsnotify.Event) {
 	if fi.IsDir() {
 		if !skipDir(fi.Name()) && !strings.HasPrefix(fi.Name(), ".") {
 			// A new subfolder: watch it and pick up what is already in it.
-			_ = filepath.WalkDir(ev.Name, func(path string, e fs.DirEntry, err error) error {
-				if err != nil {
-					return nil
-				}
-				if e.IsDir() {
-					if path != ev.Name && (skipDir(e.Name()) || strings.HasPrefix(e.Name(), ".")) {
-						return filepath.SkipDir
-					}
-					_ = w.fsw.Add(path)
-					return nil
-				}
-				w.note(d, path)
-				return nil
-			})
+			w.scan(d, ev.Name)
 		}
 		return
 	}
