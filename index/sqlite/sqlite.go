@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -81,6 +82,14 @@ func Open(path string, opts Options) (*sqlindex.Index, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// The index holds users' secrets (SigV4 needs them in the clear):
+	// create it readable by its owner only. SQLite makes the -wal and -shm
+	// files with the database's mode.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	} else {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	busy := "busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -362,5 +363,24 @@ func BenchmarkPutObjectParallel(b *testing.B) {
 			b.ReportMetric(commits/b.Elapsed().Seconds(), "commits/s")
 			b.ReportMetric(float64(st.Ops-before.Ops)/commits, "ops/commit")
 		})
+	}
+}
+
+// The database holds users' secrets: only its owner may read it.
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index.db")
+	ix, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", p, fi.Mode().Perm())
+		}
 	}
 }
