@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,7 @@ type serveFlags struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	debugAddr       string
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -58,6 +60,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&f.region, "region", envOr("DEWAR_REGION", "us-east-1"), "region clients sign for (env DEWAR_REGION)")
 	fs.StringVar(&f.logLevel, "log-level", envOr("DEWAR_LOG_LEVEL", "info"), "debug, info, warn or error (env DEWAR_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", envOr("DEWAR_LOG_FORMAT", "text"), "text or json (env DEWAR_LOG_FORMAT)")
+	fs.StringVar(&f.debugAddr, "debug-addr", envOr("DEWAR_DEBUG_ADDR", ""), "serve Go profiles (net/http/pprof) on this address, unauthenticated: keep it on loopback (env DEWAR_DEBUG_ADDR)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 2*time.Minute, "how long in-flight requests may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -149,6 +152,15 @@ func runServe(ctx context.Context, args []string) error {
 			}
 		}()
 	}
+	if f.debugAddr != "" {
+		dln, err := net.Listen("tcp", f.debugAddr)
+		if err != nil {
+			return err
+		}
+		defer dln.Close()
+		log.Info("serving Go profiles", "debug", "http://"+dln.Addr().String()+"/debug/pprof/")
+		go func() { _ = http.Serve(dln, debugHandler()) }()
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workDone := make(chan struct{})
 	go func() {
@@ -227,4 +239,16 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// debugHandler serves net/http/pprof: heap and CPU profiles of a running
+// server, for finding where memory or time goes in production.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
