@@ -65,8 +65,16 @@ type Analyses interface {
 	// (ErrFileNotFound otherwise), replacing earlier ones, in one
 	// transaction.
 	SetAnalysis(ctx context.Context, a Analysis) error
+	// SetAnalyses records several as SetAnalysis does, in one
+	// transaction (much cheaper per file); ErrFileNotFound, and nothing
+	// recorded, when any file is unknown.
+	SetAnalyses(ctx context.Context, as []Analysis) error
 	// GetAnalysis returns ErrAnalysisNotFound for a file never analysed.
 	GetAnalysis(ctx context.Context, ref cas.Ref) (Analysis, error)
+	// Unanalysed returns those of refs with no analysis (files the index
+	// does not know included), in the order given, in a few statements:
+	// ingestion asks it for every file of a job.
+	Unanalysed(ctx context.Context, refs []cas.Ref) ([]cas.Ref, error)
 	// StaleFiles pages through files (in ref order, above after) whose
 	// recorded version of analyzer is below version or missing.
 	StaleFiles(ctx context.Context, analyzer string, version int, after cas.Ref, limit int) ([]cas.Ref, error)

@@ -50,6 +50,20 @@ func (f *fakeIndex) SetAnalysis(_ context.Context, a index.Analysis) error {
 	return nil
 }
 
+func (f *fakeIndex) SetAnalyses(ctx context.Context, as []index.Analysis) error {
+	for _, a := range as {
+		if _, ok := f.files[a.Ref]; !ok {
+			return index.ErrFileNotFound
+		}
+	}
+	for _, a := range as {
+		if err := f.SetAnalysis(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *fakeIndex) GetAnalysis(_ context.Context, ref cas.Ref) (index.Analysis, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -58,6 +72,18 @@ func (f *fakeIndex) GetAnalysis(_ context.Context, ref cas.Ref) (index.Analysis,
 		return index.Analysis{}, index.ErrAnalysisNotFound
 	}
 	return a, nil
+}
+
+func (f *fakeIndex) Unanalysed(_ context.Context, refs []cas.Ref) ([]cas.Ref, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []cas.Ref
+	for _, r := range refs {
+		if _, ok := f.analyses[r]; !ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeIndex) StaleFiles(_ context.Context, analyzer string, version int, after cas.Ref, limit int) ([]cas.Ref, error) {

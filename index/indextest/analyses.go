@@ -2,6 +2,7 @@ package indextest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -125,6 +126,56 @@ func RunAnalyses(t *testing.T, newIndex NewSearchIndex) {
 		got.AnalyzedAt = time.Time{}
 		if !reflect.DeepEqual(got, index.Analysis{Ref: x.Ref}) {
 			t.Errorf("empty analysis read back as %+v", got)
+		}
+	})
+	t.Run("SetAnalyses", func(t *testing.T) {
+		e := newSearchEnv(t, newIndex)
+		x, y := sample("x"), sample("y")
+		e.runWith(false, index.JobDone, []index.File{x, y})
+		unknown := sample("never stored").Ref
+		err := e.ix.SetAnalyses(t.Context(), []index.Analysis{fullAnalysis(x.Ref), {Ref: unknown}})
+		if !errors.Is(err, index.ErrFileNotFound) {
+			t.Fatalf("SetAnalyses with an unknown file: %v, want ErrFileNotFound", err)
+		}
+		if _, err := e.ix.GetAnalysis(t.Context(), x.Ref); !errors.Is(err, index.ErrAnalysisNotFound) {
+			t.Errorf("after a refused batch, x's analysis: %v, want none", err)
+		}
+		in := []index.Analysis{{Ref: y.Ref, SSDeep: "3:a:b"}, fullAnalysis(x.Ref), {Ref: y.Ref, SSDeep: "3:second:ignored"}}
+		if err := e.ix.SetAnalyses(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+		wantAnalysis(t, "x", getAnalysis(t, e.ix, x.Ref), normalised(in[1]))
+		if got := getAnalysis(t, e.ix, y.Ref); got.SSDeep != "3:a:b" {
+			t.Errorf("y's ssdeep %q, want the first of the batch's two", got.SSDeep)
+		}
+	})
+	t.Run("Unanalysed", func(t *testing.T) {
+		e := newSearchEnv(t, newIndex)
+		x, y := sample("x"), sample("y")
+		unknown := sample("never stored").Ref
+		e.runWith(false, index.JobDone, []index.File{x, y})
+		if err := e.ix.SetAnalysis(t.Context(), index.Analysis{Ref: y.Ref}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.ix.Unanalysed(t.Context(), []cas.Ref{unknown, y.Ref, x.Ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, []cas.Ref{unknown, x.Ref}) {
+			t.Errorf("Unanalysed = %v, want [unknown x] in the order asked", got)
+		}
+		// More refs than one statement carries.
+		many := make([]cas.Ref, 0, 1201)
+		for i := range 1200 {
+			many = append(many, sample(fmt.Sprint("absent ", i)).Ref)
+		}
+		many = append(many, y.Ref)
+		got, err = e.ix.Unanalysed(t.Context(), many)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1200 || slices.Contains(got, y.Ref) {
+			t.Errorf("Unanalysed of 1,201 refs returned %d (analysed y among them: %v)", len(got), slices.Contains(got, y.Ref))
 		}
 	})
 	t.Run("SetReplaces", func(t *testing.T) {

@@ -175,20 +175,55 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 // tokens are dropped. Token job frequencies are not changed: they count
 // the jobs that finished with the file (see Finish).
 func (ix *Index) SetAnalysis(ctx context.Context, a index.Analysis) error {
-	p, err := ix.prepareAnalysis(a)
-	if err != nil {
-		return err
-	}
-	return ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var one int
-		err := ix.queryRow(ctx, tx, `SELECT 1 FROM files WHERE ref = ?`+ix.d.ForShare, p.Ref).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlindex: set analysis of %s: %w", p.Ref, index.ErrFileNotFound)
-		}
+	return ix.SetAnalyses(ctx, []index.Analysis{a})
+}
+
+// SetAnalyses records several analyses as SetAnalysis does, in one
+// transaction: a batch shares its page writes and its commit, where one
+// transaction per file rewrote the same index pages again and again. Of
+// several for one ref the first wins; index.ErrFileNotFound (nothing
+// recorded) when any file is unknown.
+func (ix *Index) SetAnalyses(ctx context.Context, as []index.Analysis) error {
+	ps := make([]analysis, 0, len(as))
+	seen := make(map[cas.Ref]bool, len(as))
+	for _, a := range as {
+		p, err := ix.prepareAnalysis(a)
 		if err != nil {
-			return fmt.Errorf("sqlindex: set analysis of %s: %w", p.Ref, err)
+			return err
 		}
-		return ix.writeAnalyses(ctx, tx, []analysis{p}, true)
+		if !seen[p.Ref] {
+			seen[p.Ref] = true
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	slices.SortFunc(ps, func(x, y analysis) int { return refCompare(x.Ref, y.Ref) })
+	return ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for start := 0; start < len(ps); start += lookupBatch {
+			batch := ps[start:min(start+lookupBatch, len(ps))]
+			args := make([]any, len(batch))
+			for i := range batch {
+				args[i] = batch[i].Ref
+			}
+			known := make(map[cas.Ref]bool, len(batch))
+			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+				var r cas.Ref
+				err := rows.Scan(&r)
+				known[r] = true
+				return err
+			}, `SELECT ref FROM files WHERE ref IN (`+inList(len(batch))+`)`+ix.d.ForShare, args...)
+			if err != nil {
+				return fmt.Errorf("sqlindex: set analyses: %w", err)
+			}
+			for _, p := range batch {
+				if !known[p.Ref] {
+					return fmt.Errorf("sqlindex: set analysis of %s: %w", p.Ref, index.ErrFileNotFound)
+				}
+			}
+		}
+		return ix.writeAnalyses(ctx, tx, ps, true)
 	})
 }
 
@@ -254,9 +289,32 @@ func (ix *Index) writeAnalyses(ctx context.Context, tx *sql.Tx, as []analysis, r
 			}
 		}
 	}
-	if len(fresh) == 0 {
-		return nil
+	// The per-file rows go in chunks of about rowChunk rows, so the
+	// interned ids and statement arguments held at once stay bounded
+	// however many files and tokens one job brings.
+	for len(fresh) > 0 {
+		n, rows := 0, 0
+		for n < len(fresh) && (n == 0 || rows+analysisRows(fresh[n]) <= rowChunk) {
+			rows += analysisRows(fresh[n])
+			n++
+		}
+		if err := ix.writeAnalysisRows(ctx, tx, fresh[:n]); err != nil {
+			return err
+		}
+		fresh = fresh[n:]
 	}
+	return nil
+}
+
+// rowChunk is about how many per-file rows (indicators, tokens, keys) one
+// writeAnalysisRows call handles.
+const rowChunk = 20000
+
+func analysisRows(a analysis) int { return len(a.IOCs) + len(a.Tokens) + len(a.Keys) + len(a.Versions) }
+
+// writeAnalysisRows records the indicators, tokens, keys and versions of
+// analyses whose analyses rows (ids) are written.
+func (ix *Index) writeAnalysisRows(ctx context.Context, tx *sql.Tx, fresh []analysis) error {
 	iocIDs, err := ix.internIOCs(ctx, tx, fresh)
 	if err != nil {
 		return err
@@ -566,6 +624,41 @@ func (ix *Index) GetAnalysis(ctx context.Context, ref cas.Ref) (index.Analysis, 
 		return index.Analysis{}, fmt.Errorf("sqlindex: get analysis of %s: %w", ref, err)
 	}
 	return a, nil
+}
+
+// Unanalysed returns those of refs that have no analyses row, in order,
+// probing the primary key lookupBatch refs at a time.
+func (ix *Index) Unanalysed(ctx context.Context, refs []cas.Ref) ([]cas.Ref, error) {
+	have := make(map[cas.Ref]bool, len(refs))
+	err := ix.readTx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(refs); start += lookupBatch {
+			batch := refs[start:min(start+lookupBatch, len(refs))]
+			args := make([]any, len(batch))
+			for i, r := range batch {
+				args[i] = r
+			}
+			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+				var r cas.Ref
+				err := rows.Scan(&r)
+				have[r] = true
+				return err
+			}, `SELECT ref FROM analyses WHERE ref IN (`+inList(len(batch))+`)`, args...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: unanalysed files: %w", err)
+	}
+	var out []cas.Ref
+	for _, r := range refs {
+		if !have[r] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // StaleFiles pages through the files (above after, in ref order) whose
