@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultAnalysisBudget is the default Options.AnalysisBudget.
-const DefaultAnalysisBudget = 64 << 20
+const DefaultAnalysisBudget = 24 << 20
 
 // Content analysis of a job's files (gateway/analyze) runs after the
 // job's blobs are committed, one file at a time, streaming each back from
@@ -42,15 +42,12 @@ func (r *Runner) analyses(ctx context.Context, c *collector) (out []index.Analys
 		files = append(files, f)
 	}
 	slices.SortFunc(files, func(a, b index.File) int { return bytes.Compare(a.Ref.Bytes(), b.Ref.Bytes()) })
+	need, err := r.unanalysed(ctx, files)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var used int64
-	for _, f := range files {
-		need, err := r.needsAnalysis(ctx, f.Ref)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if !need {
-			continue
-		}
+	for _, f := range need {
 		if used >= r.o.AnalysisBudget {
 			later = append(later, f)
 			continue
@@ -70,53 +67,86 @@ func (r *Runner) analyses(ctx context.Context, c *collector) (out []index.Analys
 	return out, later, warnings, nil
 }
 
-// needsAnalysis reports whether ref has no analysis: a file new to the
-// index, or a known one without a record.
-func (r *Runner) needsAnalysis(ctx context.Context, ref cas.Ref) (bool, error) {
-	_, err := r.o.Index.GetFile(ctx, ref)
-	if errors.Is(err, index.ErrNotFound) {
-		return true, nil
+// unanalysed returns those of files with no analysis: files new to the
+// index, and known ones whose record never landed.
+func (r *Runner) unanalysed(ctx context.Context, files []index.File) ([]index.File, error) {
+	refs := make([]cas.Ref, len(files))
+	for i, f := range files {
+		refs[i] = f.Ref
 	}
+	missing, err := r.o.Index.Unanalysed(ctx, refs)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	_, err = r.o.Index.GetAnalysis(ctx, ref)
-	if errors.Is(err, index.ErrNotFound) {
-		return true, nil
+	out := make([]index.File, 0, len(missing))
+	byRef := make(map[cas.Ref]index.File, len(files))
+	for _, f := range files {
+		byRef[f.Ref] = f
 	}
-	return false, err
+	for _, ref := range missing {
+		out = append(out, byRef[ref])
+	}
+	return out, nil
 }
 
 // analyseLater records the analyses of files left over the budget, now
-// that Finish made them known to the index. Failures are logged: the files
+// that Finish made them known to the index, in batches of laterBatch
+// estimated bytes (one transaction each). Failures are logged: the files
 // stay unanalysed for reanalyze.
 func (r *Runner) analyseLater(ctx context.Context, jobID string, files []index.File) {
+	need, err := r.unanalysed(ctx, files)
+	if err != nil {
+		need = files // analysing twice is harmless; SetAnalyses replaces
+	}
 	done := 0
-	for _, f := range files {
+	var batch []index.Analysis
+	var size int64
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		err := r.o.Index.SetAnalyses(ctx, batch)
+		if errors.Is(err, index.ErrFileNotFound) {
+			// A file went (gc) since Finish: record the others one by one.
+			for _, a := range batch {
+				if err := r.o.Index.SetAnalysis(ctx, a); err == nil {
+					done++
+				}
+			}
+		} else if err != nil {
+			r.log.Warn("ingest: recording analyses after the job finished failed; dewar reanalyze will retry", "job", jobID, "files", len(batch), "err", err)
+		} else {
+			done += len(batch)
+		}
+		batch, size = batch[:0], 0
+	}
+	for _, f := range need {
 		if ctx.Err() != nil {
 			break
 		}
-		need, err := r.needsAnalysis(ctx, f.Ref)
-		if err == nil && !need {
-			continue
-		}
 		a, err := analyze.Blob(ctx, r.o.Store, f.Ref, f.MIME, r.o.Analyze)
-		if err == nil {
-			err = r.o.Index.SetAnalysis(ctx, a)
-		}
 		if err != nil {
 			r.log.Warn("ingest: analysis after the job finished failed; dewar reanalyze will retry", "job", jobID, "file", f.Ref, "err", err)
 			continue
 		}
-		done++
+		batch = append(batch, a)
+		if size += recordSize(a); size >= laterBatch {
+			flush()
+		}
 	}
+	flush()
 	r.log.Info("ingest: analysed the files over the analysis budget", "job", jobID, "files", done, "of", len(files))
 }
 
-// recordSize estimates the memory a record holds: its strings and slices
-// with their headers.
+// laterBatch is the estimated size of the analyses analyseLater records
+// in one transaction.
+const laterBatch = 2 << 20
+
+// recordSize estimates the memory a record holds: its strings with their
+// headers and allocation rounding, and its slices. The index copies parts
+// of a record while it writes it, which the budget's size leaves room for.
 func recordSize(a index.Analysis) int64 {
-	const hdr = 16
+	const hdr = 32
 	n := int64(256 + len(a.SSDeep) + len(a.TLSH) + len(a.PDQ) + len(a.PHash) + len(a.Language))
 	for _, t := range a.Tokens {
 		n += int64(hdr + len(t))
