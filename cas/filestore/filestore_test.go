@@ -366,7 +366,7 @@ func (l *syncLog) take() []string {
 
 func TestDurabilityProtocol(t *testing.T) {
 	s := newStore(t)
-	s.namedTemps = true // observes the temp file by name
+	s.namedTemps = true           // observes the temp file by name
 	s.group = nil                 // the single-commit protocol; group commits have their own test
 	ref := cas.Sum([]byte("abc")) // ba7816bf…
 	var log syncLog
@@ -431,7 +431,7 @@ func TestSyncFailuresFailCommit(t *testing.T) {
 func TestCommitSyncsFileOnce(t *testing.T) {
 	s := newStore(t)
 	s.namedTemps = true // counts temp files by name
-	s.group = nil // the single-commit protocol; group commits have their own test
+	s.group = nil       // the single-commit protocol; group commits have their own test
 	st, err := s.Stage(context.Background(), strings.NewReader("once"), cas.StageOptions{})
 	if err != nil {
 		t.Fatal(err)
