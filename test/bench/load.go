@@ -52,8 +52,14 @@ type loadResult struct {
 	SyscallsPerOp map[string]float64 `json:"server_syscalls_per_op,omitempty"`
 }
 
-// cpuMeter reads a process's CPU time; the zero value measures nothing.
-type cpuMeter struct{ pid int }
+// cpuMeter reads the CPU time of a process (and of more, for a server
+// made of two: a dewar and its upstream); the zero value measures nothing.
+type cpuMeter struct {
+	pid  int
+	more []int
+	// pgDB, when set, adds the PostgreSQL backends serving that database.
+	pgDB string
+}
 
 // runLoad runs op with spec.conc workers and measures throughput and
 // latency. server, when non-zero, is the process whose CPU time is charged
@@ -179,6 +185,18 @@ func (w cpuWindow) end() (server, self, other float64) {
 		other = max(0, (machineBusy()-w.busy-server-self)/capacity)
 	}
 	return server, self, other
+}
+
+// endWith is end for a window whose measured work ran in child processes
+// (their CPU seconds, not this process's): it returns the share of all
+// CPUs' time other processes used.
+func (w cpuWindow) endWith(children float64) (other float64) {
+	server, self := w.server.seconds()-w.srv, selfCPU()-w.self
+	capacity := time.Since(w.t0).Seconds() * float64(runtime.NumCPU())
+	if capacity > 0 {
+		other = max(0, (machineBusy()-w.busy-server-self-children)/capacity)
+	}
+	return other
 }
 
 // machineBusy returns the non-idle CPU seconds of all CPUs since boot,

@@ -1,36 +1,51 @@
-// Command bench measures a running dewar against this machine's own limits,
-// measured in the same run, and prints each figure with its ratio to its
-// limit and whether the target is met. It is `make bench`; targets are
-// reported, never asserted: the exit status is non-zero only on errors.
+// Command bench measures dewar against this machine's own limits and
+// against reference tools, measured in the same run, and prints each
+// figure with its ratio to its limit and whether the target is met. It is
+// `make bench`; targets are reported, never asserted: the exit status is
+// non-zero only on errors.
 //
-// It starts its own `bin/dewar serve` (building it when missing) on a free
-// 127.0.0.1 port with a fresh data directory under <repo>/.bench (ignored
-// by git and, unlike the default temp dir on many machines, never a tmpfs:
-// the fsync limit must be measured on the file system the server writes
-// to, so both live side by side there), drives it with aws-sdk-go-v2, and
-// stops it with SIGTERM at the end.
+// Each part starts its own `bin/dewar serve` processes (building the
+// binary when missing; a private copy runs) on free 127.0.0.1 ports with
+// fresh data directories under <repo>/.bench (ignored by git and, unlike
+// the default temp dir on many machines, never a tmpfs: the fsync limit
+// must be measured on the file system the server writes to), drives them
+// with aws-sdk-go-v2 and the JSON API, and stops them with SIGTERM. Every
+// measurement also reports the CPU time of the server, of this client,
+// and of other processes (on a shared machine, the noise).
 //
-// Limits:
-//   - hash: sha256 and md5 on two goroutines over one 64 MiB buffer,
-//     size / max(t_sha256, t_md5) (also each alone);
-//   - fsync: durable 4 KiB file creations per second (create, write, fsync,
-//     close, rename into a shard directory, fsync it) at concurrency 1, 16,
-//     and the same for 64 MiB files (what flushing a large body costs);
-//   - loopback: a Go HTTP server process on 127.0.0.1 serving an in-memory
-//     body to a Go client that discards it, and the reverse, at the S3
-//     shapes.
+// -phases selects the parts (default all, in this order):
 //
-// S3 phases: PUT then GET of unique random bodies at 4 KiB (c=1, c=16),
-// 1 MiB (c=8) and 64 MiB (c=1), all SDK defaults; then the 64 MiB PUT
-// again with UNSIGNED-PAYLOAD, to tell the client's hashing from the
-// server's; then one large single PUT and one multipart upload while the
-// server's resident memory is sampled. Every phase also reports the CPU
-// time of the server, of this client, and of other processes (on a shared
-// machine, the noise).
+// s3, the S3 core. Limits: hash (sha256 and md5 on two goroutines over
+// one 64 MiB buffer, also each alone); fsync (durable 4 KiB file
+// creations at concurrency 1 and 16, durable 64 MiB writes); loopback (a
+// Go HTTP server process serving and draining in-memory bodies). Phases:
+// PUT then GET of unique random bodies at 4 KiB (c=1, c=16), 1 MiB (c=8)
+// and 64 MiB (c=1), SDK defaults; the 64 MiB PUT again with
+// UNSIGNED-PAYLOAD; one large single PUT and one multipart upload while
+// the server's resident memory is sampled.
 //
-// Flags: -quick (short phases, 1 GiB memory test), -json FILE, -dir DIR,
-// -perf DIR (perf profiles and system call counts of the target phases),
-// -keep, -duration, -big, -memory.
+// ingest (ingest.go): a generated 2,500-file kit zip (~50 MiB) PUT to
+// incoming-other and followed through the API until done, first and again
+// (nothing new), against (a) `unzip -q` + sha256sum of every file and (b)
+// Go's archive/zip + sha256 in memory; the analyzers timed in-process over
+// the same files; the server's memory while it ingests a 1 GiB archive.
+//
+// storage (storage.go): compact S3 phases on SQLite and PostgreSQL
+// indexes and on local and upstream (a second dewar) stores, the
+// upstream's direct throughput as the limit; compression ratio and speed
+// on kit-like text.
+//
+// search (search.go, searchgen.go): p50/p99 of hash lookups, bulk
+// lookups, IOC queries, a 3-clause query and similar through the API on a
+// generated index of 1M files, 5M IOCs and 50k jobs, on SQLite and
+// PostgreSQL; the generated databases are cached in
+// <repo>/.bench/search-cache and a PostgreSQL database
+// dewar_bench_search (the first run generates them, which takes a while).
+//
+// Flags: -phases LIST, -quick (short phases, 1 GiB S3 memory test, 256
+// MiB archive, 100k-file search index), -json FILE, -dir DIR, -perf DIR
+// (perf profiles and system call counts of the S3 target phases and the
+// ingests), -keep, -duration, -big, -memory, -pg URL.
 package main
 
 import (
@@ -42,6 +57,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +83,30 @@ type config struct {
 	dur      time.Duration
 	bigSize  int64
 	memory   bool
+	phases   map[string]bool
+	pgURL    string
+}
+
+// phaseNames are the parts of the benchmark -phases selects, in run order.
+var phaseNames = []string{"s3", "ingest", "storage", "search"}
+
+// parsePhases reads -phases: a comma list of phaseNames.
+func parsePhases(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !slices.Contains(phaseNames, p) {
+			return nil, fmt.Errorf("bench: -phases: unknown phase %q (have %s)", p, strings.Join(phaseNames, ","))
+		}
+		out[p] = true
+	}
+	if len(out) == 0 {
+		return nil, errors.New("bench: -phases: no phase selected")
+	}
+	return out, nil
 }
 
 func main() {
@@ -86,8 +126,15 @@ func main() {
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the run's data directory and server log")
 	flag.DurationVar(&cfg.dur, "duration", 0, "minimum length of each measured phase (default 6s, 2s with -quick)")
 	flag.Int64Var(&cfg.bigSize, "big", 0, "size of the memory test's uploads in bytes (default 5 GiB, 1 GiB with -quick)")
-	flag.BoolVar(&cfg.memory, "memory", true, "run the large-upload memory test")
+	flag.BoolVar(&cfg.memory, "memory", true, "run the large-upload memory tests (S3 large PUTs, ingest of a large archive)")
+	phases := flag.String("phases", strings.Join(phaseNames, ","), "comma list of the parts to run: s3 (the S3 core), ingest, storage (index and store back ends, compression), search")
+	flag.StringVar(&cfg.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (any database on it) where the storage and search phases create their own databases")
 	flag.Parse()
+	var err error
+	if cfg.phases, err = parsePhases(*phases); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if cfg.dur == 0 {
 		cfg.dur = 6 * time.Second
 		if cfg.quick {
@@ -110,19 +157,26 @@ func main() {
 
 // report is everything a run measured; it is also the JSON output.
 type report struct {
-	Started  time.Time             `json:"started"`
-	Quick    bool                  `json:"quick"`
-	Machine  machineInfo           `json:"machine"`
-	Hash     hashLimits            `json:"hash_limit"`
-	Fsync    []loadResult          `json:"fsync_limit"`
-	Loopback []loadResult          `json:"loopback_limit"`
-	S3       []loadResult          `json:"s3"`
-	Memory   []memResult           `json:"memory"`
-	Wire     map[string][]string   `json:"wire"` // phase -> how the SDK framed its bodies
-	Rows     []row                 `json:"rows"`
-	Profiles map[string]string     `json:"profiles,omitempty"`
-	Notes    []string              `json:"notes,omitempty"`
-	byName   map[string]loadResult `json:"-"`
+	Started time.Time `json:"started"`
+	Quick   bool      `json:"quick"`
+	Phases  []string  `json:"phases"`
+	// PartSeconds is each part's wall time (search: with generation, when
+	// its cached index had to be made).
+	PartSeconds map[string]float64    `json:"part_seconds"`
+	Machine     machineInfo           `json:"machine"`
+	Hash        hashLimits            `json:"hash_limit"`
+	Fsync       []loadResult          `json:"fsync_limit"`
+	Loopback    []loadResult          `json:"loopback_limit"`
+	S3          []loadResult          `json:"s3"`
+	Memory      []memResult           `json:"memory"`
+	Wire        map[string][]string   `json:"wire"` // phase -> how the SDK framed its bodies
+	Rows        []row                 `json:"rows"` // the S3 core's summary
+	Ingest      *ingestReport         `json:"ingest,omitempty"`
+	Storage     *storageReport        `json:"storage,omitempty"`
+	Search      *searchReport         `json:"search,omitempty"`
+	Profiles    map[string]string     `json:"profiles,omitempty"`
+	Notes       []string              `json:"notes,omitempty"`
+	byName      map[string]loadResult `json:"-"`
 }
 
 type machineInfo struct {
@@ -162,6 +216,11 @@ func run(ctx context.Context, cfg config) error {
 		defer os.RemoveAll(runDir)
 	}
 	rep := &report{Started: time.Now().UTC(), Quick: cfg.quick, Wire: map[string][]string{}, byName: map[string]loadResult{}}
+	for _, p := range phaseNames {
+		if cfg.phases[p] {
+			rep.Phases = append(rep.Phases, p)
+		}
+	}
 	rep.Machine, err = describeMachine(root, runDir)
 	if err != nil {
 		return err
@@ -187,35 +246,33 @@ func run(ctx context.Context, cfg config) error {
 	if err := copyFile(cfg.bin, bin); err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, bin, filepath.Join(runDir, "data"), filepath.Join(runDir, "dewar.log"))
-	if err != nil {
-		return err
+	env := &benchEnv{cfg: cfg, root: root, bin: bin, runDir: runDir, pool: p, rec: &wireRecorder{}}
+	rep.PartSeconds = map[string]float64{}
+	parts := map[string]func() error{
+		"s3": func() error { return runS3(ctx, env, rep, prof) },
+		"ingest": func() (err error) {
+			rep.Ingest, err = runIngest(ctx, env)
+			return err
+		},
+		"storage": func() (err error) {
+			rep.Storage, err = runStorage(ctx, env)
+			return err
+		},
+		"search": func() (err error) {
+			rep.Search, err = runSearch(ctx, env)
+			return err
+		},
 	}
-	defer func() { _ = srv.Stop() }() // on errors; the normal path stops it below and checks
-	fmt.Printf("server: pid %d on %s\n", srv.Pid(), srv.url)
-	if prof != nil {
-		prof.server = srv.Pid()
-	}
-	rec := &wireRecorder{}
-	b := &s3Bench{c: newS3(srv.url, rec), bucket: "bench", pool: p, srv: srv, keys: map[string][]string{}}
-	if _, err := b.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.bucket)}); err != nil {
-		return fmt.Errorf("create bucket: %w", err)
-	}
-	if err := measureThroughput(ctx, cfg, rep, b, prof, filepath.Join(runDir, "fsync")); err != nil {
-		return errors.Join(err, srv.Alive())
-	}
-	if cfg.memory {
-		if err := measureMemory(ctx, cfg, rep, b, runDir); err != nil {
-			return errors.Join(err, srv.Alive())
+	for _, name := range rep.Phases {
+		t0 := time.Now()
+		if err := parts[name](); err != nil {
+			return err
 		}
+		rep.PartSeconds[name] = time.Since(t0).Seconds()
+		fmt.Printf("== %s done in %.0f s\n", name, rep.PartSeconds[name])
 	}
-	if err := srv.Stop(); err != nil {
-		return err
-	}
-	fmt.Println("server: stopped cleanly (SIGTERM)")
 	rep.Machine.LoadEnd = loadAvg()
-	rep.Wire = rec.All()
-	rep.Rows = buildRows(rep)
+	rep.Wire = env.rec.All()
 	rep.Notes = append(rep.Notes, noiseNotes(rep)...)
 	printReport(os.Stdout, rep)
 	if cfg.jsonPath != "" {
@@ -224,6 +281,78 @@ func run(ctx context.Context, cfg config) error {
 		}
 		fmt.Printf("\nJSON written to %s\n", cfg.jsonPath)
 	}
+	return nil
+}
+
+// benchEnv is what every part of the run shares.
+type benchEnv struct {
+	cfg    config
+	root   string // the module root
+	bin    string // the private copy of dewar under test
+	runDir string // this run's scratch directory
+	pool   *pool
+	rec    *wireRecorder
+}
+
+// start runs a dewar serve of its own under runDir/<name> (data dir
+// <name>/data, log <name>/dewar.log) with extra serve flags.
+func (e *benchEnv) start(ctx context.Context, name string, extra ...string) (*server, error) {
+	dir := filepath.Join(e.runDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, e.bin, filepath.Join(dir, "data"), filepath.Join(dir, "dewar.log"), extra...)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s server: %w", name, err)
+	}
+	fmt.Printf("server %s: pid %d, S3 %s, API %s %s\n", name, srv.Pid(), srv.url, srv.ui, strings.Join(extra, " "))
+	return srv, nil
+}
+
+// profile runs fn under perf (recording the server pid and this process)
+// when -perf is set, and returns the profile's text file ("" without
+// -perf). ops is what per-operation system call counts divide by.
+func (e *benchEnv) profile(name string, pid, ops int, fn func() error) (string, error) {
+	if e.cfg.perfDir == "" {
+		return "", fn()
+	}
+	rec, err := (&profiler{dir: e.cfg.perfDir, server: pid}).start(profileName(name))
+	if err != nil {
+		return "", err
+	}
+	err = fn()
+	path, _, perr := rec.stop(ops)
+	return path, errors.Join(err, perr)
+}
+
+// runS3 measures the S3 core (issue 2) on a default server.
+func runS3(ctx context.Context, env *benchEnv, rep *report, prof *profiler) error {
+	fmt.Println("\n== s3: the S3 core against the machine's limits ==")
+	srv, err := env.start(ctx, "s3")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }() // on errors; the normal path stops it below and checks
+	if prof != nil {
+		prof.server = srv.Pid()
+	}
+	b := &s3Bench{c: newS3(srv.url, env.rec), bucket: "bench", pool: env.pool, srv: srv, keys: map[string][]string{}}
+	if _, err := b.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.bucket)}); err != nil {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	if err := measureThroughput(ctx, env.cfg, rep, b, prof, filepath.Join(env.runDir, "fsync")); err != nil {
+		return errors.Join(err, srv.Alive())
+	}
+	if env.cfg.memory {
+		if err := measureMemory(ctx, env.cfg, rep, b, env.runDir); err != nil {
+			return errors.Join(err, srv.Alive())
+		}
+	}
+	if err := srv.Stop(); err != nil {
+		return err
+	}
+	fmt.Println("server s3: stopped cleanly (SIGTERM)")
+	rep.Rows = buildRows(rep)
 	return nil
 }
 

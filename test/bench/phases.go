@@ -50,7 +50,7 @@ func measureThroughput(ctx context.Context, cfg config, rep *report, b *s3Bench,
 		return err
 	}
 	defer lb.Close()
-	lbCPU := cpuMeter{lb.cmd.Process.Pid}
+	lbCPU := cpuMeter{pid: lb.cmd.Process.Pid}
 	// The 4 KiB files stay until the run ends: on ext4 without a journal,
 	// creating a file skips inodes freed in the last minutes, so deleting
 	// thousands of them here would slow the server's creations that follow.
@@ -148,7 +148,7 @@ func s3Phase(ctx context.Context, rep *report, b *s3Bench, prof *profiler, name 
 			return err
 		}
 	}
-	r, err := runLoad(ctx, name, spec, cpuMeter{b.srv.Pid()}, op)
+	r, err := runLoad(ctx, name, spec, cpuMeter{pid: b.srv.Pid()}, op)
 	// Warm-up operations ran before perf attached; r.Ops is what it saw
 	// (give or take the ones in flight as it stopped).
 	path, calls, perr := recd.stop(r.Ops)

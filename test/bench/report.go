@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,9 @@ type row struct {
 	Target    string  `json:"target,omitempty"`
 	Met       *bool   `json:"met,omitempty"` // nil: no target, or not measured
 	Note      string  `json:"note,omitempty"`
+	// LowerBetter marks a figure that is a cost (a time) against a
+	// reference time: the ratio reads as "1.3x the reference".
+	LowerBetter bool `json:"lower_is_better,omitempty"`
 }
 
 // ratioRow compares a figure with a limit; minRatio 0 means no target.
@@ -34,6 +38,32 @@ func ratioRow(figure string, value float64, unit, limitName string, limit, minRa
 		r.Met = &met
 	}
 	return r
+}
+
+// maxRatioRow compares a cost (a time) with a reference cost; the target
+// is met when value <= maxRatio x limit (maxRatio 0: no target).
+func maxRatioRow(figure string, value float64, unit, limitName string, limit, maxRatio float64) row {
+	r := row{Figure: figure, Value: value, Unit: unit, LimitName: limitName, Limit: limit, LowerBetter: true}
+	if limit > 0 {
+		r.Ratio = value / limit
+	}
+	if maxRatio > 0 {
+		r.Target = fmt.Sprintf("<= %.1fx", maxRatio)
+		met := limit > 0 && r.Ratio <= maxRatio
+		r.Met = &met
+	}
+	return r
+}
+
+// targetRow is a figure with an absolute target (a latency, a memory
+// size); target describes it and met says whether it held.
+func targetRow(figure string, value float64, unit, target string, met bool) row {
+	return row{Figure: figure, Value: value, Unit: unit, Target: target, Met: &met}
+}
+
+// skippedRow stands for a figure that could not be measured.
+func skippedRow(figure, unit, target, why string) row {
+	return row{Figure: figure, Unit: unit, Target: target, Note: "skipped: " + why}
 }
 
 // buildRows turns the measurements into the summary table: the four
@@ -96,6 +126,19 @@ func noiseNotes(rep *report) []string {
 	for _, m := range rep.Memory {
 		add(m.Name, m.OtherCPU)
 	}
+	var more []phaseShare
+	if rep.Ingest != nil {
+		more = append(more, rep.Ingest.shares...)
+	}
+	if rep.Storage != nil {
+		more = append(more, rep.Storage.shares()...)
+	}
+	if rep.Search != nil {
+		more = append(more, rep.Search.shares()...)
+	}
+	for _, s := range more {
+		add(s.name, s.other)
+	}
 	if len(noisy) == 0 {
 		return nil
 	}
@@ -108,6 +151,34 @@ func printReport(out io.Writer, rep *report) {
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "\nmachine: %d CPUs, load average %s at the start and %s at the end; data dir %s (%s)\n",
 		rep.Machine.CPUs, rep.Machine.LoadStart, rep.Machine.LoadEnd, rep.Machine.DataDir, rep.Machine.FSType)
+	var parts []string
+	for _, p := range rep.Phases {
+		if s, ok := rep.PartSeconds[p]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.0f s", p, s))
+		}
+	}
+	fmt.Fprintf(tw, "parts run: %s\n", strings.Join(parts, ", "))
+	tw.Flush()
+	if len(rep.S3) > 0 {
+		printS3(out, rep)
+	}
+	if rep.Ingest != nil {
+		printIngest(out, rep.Ingest)
+	}
+	if rep.Storage != nil {
+		printStorage(out, rep.Storage)
+	}
+	if rep.Search != nil {
+		printSearch(out, rep.Search)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(out, "note: %s\n", n)
+	}
+}
+
+// printS3 writes the S3 core's limits, phases and summary.
+func printS3(out io.Writer, rep *report) {
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "\nLIMITS (this machine, this run; MB = 10^6 bytes)\n")
 	fmt.Fprintf(tw, "limit\tvalue\t\tother processes' CPU\n")
 	fmt.Fprintf(tw, "hash 64MiB, sha256+md5 concurrent\t%.0f MB/s\t(sha256 alone %.0f MB/s, md5 alone %.0f MB/s)\t%.0f%%\n", rep.Hash.Both, rep.Hash.SHA256, rep.Hash.MD5, 100*rep.Hash.OtherCPU)
@@ -151,32 +222,9 @@ func printReport(out io.Writer, rep *report) {
 		}
 	}
 
-	fmt.Fprintf(tw, "\nSUMMARY\nfigure\tvalue\tlimit\tratio\ttarget\tmet\n")
-	for _, r := range rep.Rows {
-		limit, ratio := "-", "-"
-		if r.LimitName != "" {
-			limit = fmt.Sprintf("%.0f %s (%s)", r.Limit, r.Unit, r.LimitName)
-		}
-		if r.Limit > 0 {
-			ratio = fmt.Sprintf("%.0f%%", 100*r.Ratio)
-		}
-		value := fmt.Sprintf("%.1f %s", r.Value, r.Unit)
-		met := "-"
-		switch {
-		case r.Note != "":
-			value, met = "-", r.Note
-		case r.Met != nil && *r.Met:
-			met = "yes"
-		case r.Met != nil:
-			met = "NO"
-		}
-		target := r.Target
-		if target == "" {
-			target = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, value, limit, ratio, target, met)
+	if len(rep.Rows) > 0 {
+		printRows(out, "S3 SUMMARY", rep.Rows)
 	}
-	tw.Flush()
 	if len(rep.Profiles) > 0 {
 		fmt.Fprintf(out, "\nPERF PROFILES (server system calls per operation; hot spots in the files)\n")
 		for _, r := range rep.S3 {
@@ -193,8 +241,54 @@ func printReport(out io.Writer, rep *report) {
 			fmt.Fprintf(out, "  %-30s %s\n  %-30s %s\n", r.Name, path, "", strings.Join(calls, ", "))
 		}
 	}
-	for _, n := range rep.Notes {
-		fmt.Fprintf(out, "note: %s\n", n)
+}
+
+// printRows writes one summary table: figure, value, limit or reference,
+// ratio, target, met.
+func printRows(out io.Writer, title string, rows []row) {
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "\n%s\nfigure\tvalue\tlimit / reference\tratio\ttarget\tmet\n", title)
+	for _, r := range rows {
+		limit, ratio := "-", "-"
+		if r.LimitName != "" {
+			limit = fmt.Sprintf("%s %s (%s)", num(r.Limit), r.Unit, r.LimitName)
+		}
+		switch {
+		case r.Limit > 0 && r.LowerBetter:
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		case r.Limit > 0:
+			ratio = fmt.Sprintf("%.0f%%", 100*r.Ratio)
+		}
+		value := num(r.Value) + " " + r.Unit
+		met := "-"
+		switch {
+		case r.Note != "":
+			value, met = "-", r.Note
+		case r.Met != nil && *r.Met:
+			met = "yes"
+		case r.Met != nil:
+			met = "NO"
+		}
+		target := r.Target
+		if target == "" {
+			target = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, value, limit, ratio, target, met)
+	}
+	tw.Flush()
+}
+
+// num formats a figure with the precision its size deserves.
+func num(v float64) string {
+	switch a := math.Abs(v); {
+	case a == 0:
+		return "0"
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
 	}
 }
 

@@ -20,6 +20,9 @@ type s3Bench struct {
 	bucket string
 	pool   *pool
 	srv    *server
+	// meter is whose CPU the storage phases charge to the server (the
+	// zero value: none; the S3 phases use srv's).
+	meter cpuMeter
 
 	mu   sync.Mutex
 	keys map[string][]string // written keys per PUT phase, for the GETs
@@ -135,7 +138,7 @@ func (b *s3Bench) bigPut(ctx context.Context, phase string, size int64, multipar
 
 	key := phase + "/object"
 	pctx := withPhase(ctx, phase)
-	win := startWindow(cpuMeter{pid})
+	win := startWindow(cpuMeter{pid: pid})
 	t0 := time.Now()
 	if multipart {
 		tm := transfermanager.New(b.c)

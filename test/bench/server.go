@@ -30,7 +30,8 @@ var errServerExited = errors.New("bench: dewar exited")
 type server struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
-	url     string
+	url     string // S3 listener
+	ui      string // web UI and JSON API listener
 	dataDir string
 	logPath string
 }
@@ -77,8 +78,9 @@ func freeAddr() (string, error) {
 }
 
 // startServer runs `bin serve` on free ports with dataDir and waits until
-// the S3 listener answers.
-func startServer(ctx context.Context, bin, dataDir, logPath string) (*server, error) {
+// the S3 listener answers. extra are more serve flags (--index, --store,
+// --compress).
+func startServer(ctx context.Context, bin, dataDir, logPath string, extra ...string) (*server, error) {
 	s3Addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -91,7 +93,8 @@ func startServer(ctx context.Context, bin, dataDir, logPath string) (*server, er
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--s3-addr", s3Addr, "--region", region)
+	args := append([]string{"serve", "--data-dir", dataDir, "--s3-addr", s3Addr, "--region", region}, extra...)
+	cmd := exec.Command(bin, args...)
 	// The web UI's address goes by environment: a binary without a UI
 	// listener ignores it instead of refusing an unknown flag.
 	cmd.Env = append(os.Environ(), "DEWAR_ROOT_ACCESS_KEY="+accessKey, "DEWAR_ROOT_SECRET_KEY="+secretKey, "DEWAR_UI_ADDR="+uiAddr)
@@ -101,7 +104,7 @@ func startServer(ctx context.Context, bin, dataDir, logPath string) (*server, er
 		logf.Close()
 		return nil, fmt.Errorf("bench: start dewar: %w", err)
 	}
-	s := &server{cmd: cmd, done: make(chan struct{}), url: "http://" + s3Addr, dataDir: dataDir, logPath: logPath}
+	s := &server{cmd: cmd, done: make(chan struct{}), url: "http://" + s3Addr, ui: "http://" + uiAddr, dataDir: dataDir, logPath: logPath}
 	go func() { _ = cmd.Wait(); logf.Close(); close(s.done) }()
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.Stop()
@@ -180,12 +183,24 @@ func (s *server) logTail() string {
 // Linux architecture Go supports).
 const clkTck = 100
 
-// seconds returns the process's user+system CPU seconds (all threads).
+// seconds returns the processes' user+system CPU seconds (all threads).
 func (m cpuMeter) seconds() float64 {
-	if m.pid == 0 {
+	s := procCPU(m.pid)
+	for _, p := range m.more {
+		s += procCPU(p)
+	}
+	for _, p := range pgBackends(m.pgDB) {
+		s += procCPU(p)
+	}
+	return s
+}
+
+// procCPU returns a process's user+system CPU seconds; 0 for pid 0.
+func procCPU(pid int) float64 {
+	if pid == 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
