@@ -32,8 +32,9 @@ unit:
 
 # bench measures throughput and memory against this machine's own limits
 # (hash rate, fsync'd creates, loopback copy) measured in the same run;
-# it needs none of the test clients. BENCHFLAGS: -quick, -json FILE,
-# -perf DIR (profiles with Linux perf), -dir DIR.
+# it needs none of the test clients. BENCHFLAGS: -phases s3,ingest,
+# storage,search, -quick, -json FILE, -perf DIR (profiles with Linux
+# perf), -dir DIR, -pg URL.
 bench: build
 	$(GO) run ./test/bench $(BENCHFLAGS)
 
