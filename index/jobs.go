@@ -251,7 +251,8 @@ type Queue interface {
 	// Heartbeat extends a lease; ErrLeaseLost when it is no longer held.
 	Heartbeat(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Finish records a job's result, its files and tree, its stats and the
-	// known-good and job-count updates, if and only if l is still held;
+	// known-good and job-count updates, and queues a done job for
+	// CountJobTokens, if and only if l is still held;
 	// else ErrLeaseLost and nothing changes. Returns the final job.
 	Finish(ctx context.Context, l Lease, r JobResult) (Job, error)
 	// Retry gives the job back to the queue to run again after delay,
@@ -260,6 +261,11 @@ type Queue interface {
 	// ExpireLeases makes every lease held by owners with this prefix claimable
 	// at once (a restarted single node knows its old leases are dead).
 	ExpireLeases(ctx context.Context, ownerPrefix string) (int, error)
+	// CountJobTokens adds up to max done jobs, queued by their Finish, to
+	// the job frequencies of their files' tokens, each job exactly once
+	// (the count is the expensive part of a large job's result, so it
+	// runs after the result is visible). Returns how many it counted.
+	CountJobTokens(ctx context.Context, max int) (int, error)
 }
 
 // Ingest is the index as ingestion uses it. (It joins Index once every

@@ -27,10 +27,11 @@ const DefaultAnalysisBudget = 24 << 20
 // transaction as the files (the index records an analysis only for a file
 // it knows). They are kept in memory until then, up to AnalysisBudget
 // (estimated bytes); the files beyond it are analysed after Finish and
-// recorded one by one with SetAnalysis, so memory stays bounded however
-// many files and indicators a hostile archive holds. Those late records
-// miss the job's token frequencies (counted in Finish), and if the process
-// dies before they land, the files are left unanalysed until `dewar
+// recorded in batches with SetAnalyses, so memory stays bounded however
+// many files and indicators a hostile archive holds. The worker counts the
+// job's tokens (CountJobTokens) after those late records, so they count
+// too; if the process dies before they land, the job is counted without
+// them at the next start and the files are left unanalysed until `dewar
 // reanalyze` or their next ingestion does them.
 
 // analyses returns the records of c's files that need one, within the

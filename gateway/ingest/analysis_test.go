@@ -268,3 +268,46 @@ func TestRecordSize(t *testing.T) {
 		t.Fatalf("sizes %d, %d", small, big)
 	}
 }
+
+// TestTokensCountedAfterJob: the worker counts a done job's tokens after
+// its result, including the files analysed after Finish (over the
+// budget), once per job.
+func TestTokensCountedAfterJob(t *testing.T) {
+	e := newEnv(t)
+	e.start(e.runner(Options{AnalysisBudget: 1}))
+	files := kitFiles("t")
+	upload := zipOf(t, files)
+	ref := refOf(t, files["kit/post.php"])
+	waitCount := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			a, err := e.analysis(ref)
+			if err == nil && len(a.Tokens) > 0 {
+				f, err := e.idx.TokenFrequencies(t.Context(), a.Tokens[:1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f[0].Jobs == want {
+					return
+				}
+				if f[0].Jobs > want {
+					t.Fatalf("token %q in %d jobs, want %d", f[0].Token, f[0].Jobs, want)
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("token job count never reached %d (analysis: %v)", want, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for i := range 2 {
+		j := e.submit("kit.zip", upload, false)
+		if got := e.wait(j.ID)[j.ID]; got.Status != index.JobDone {
+			t.Fatalf("%s %s", got.Status, got.Error)
+		}
+		waitCount(int64(i + 1))
+	}
+	time.Sleep(50 * time.Millisecond) // a second count of either job would show now
+	waitCount(2)
+}

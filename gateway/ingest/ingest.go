@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -158,6 +159,9 @@ func (r *Runner) work(ctx context.Context, owner string) {
 	for ctx.Err() == nil {
 		j, lease, err := r.o.Index.Claim(ctx, owner, r.o.LeaseTTL)
 		if errors.Is(err, index.ErrNoJob) {
+			// Idle: count what finished jobs (this life's or an earlier
+			// one's) left waiting.
+			r.countTokens(ctx, math.MaxInt)
 			select {
 			case <-ctx.Done():
 				return
@@ -176,6 +180,22 @@ func (r *Runner) work(ctx context.Context, owner string) {
 		// More work may be waiting: let another idle worker look too.
 		r.Notify()
 		r.run(ctx, j, lease)
+		// The job's own count, and a few more, so counting keeps up under
+		// a steady stream of jobs too.
+		r.countTokens(ctx, 4)
+	}
+}
+
+// countTokens counts up to max done jobs' tokens in their job
+// frequencies (index.Queue.CountJobTokens). Failures are logged; the
+// jobs stay queued for the next call.
+func (r *Runner) countTokens(ctx context.Context, max int) {
+	n, err := r.o.Index.CountJobTokens(ctx, max)
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("ingest: counting finished jobs' tokens failed; will retry", "err", err)
+	}
+	if n > 0 {
+		r.log.Debug("ingest: counted finished jobs' tokens", "jobs", n)
 	}
 }
 

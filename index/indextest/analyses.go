@@ -371,21 +371,41 @@ func RunAnalyses(t *testing.T, newIndex NewSearchIndex) {
 				}
 			}
 		}
-		// b is in both files of the job: the job counts once for it.
+		count := func(want int) {
+			t.Helper()
+			n, err := e.ix.CountJobTokens(t.Context(), 10)
+			if err != nil || n != want {
+				t.Fatalf("CountJobTokens = %d, %v; want %d jobs counted", n, err, want)
+			}
+		}
+		// b is in both files of the job: the job counts once for it, when
+		// CountJobTokens takes it from the queue, and only then.
 		e.runWith(false, index.JobDone, []index.File{x, y},
 			index.Analysis{Ref: x.Ref, Tokens: []string{"a", "b"}}, index.Analysis{Ref: y.Ref, Tokens: []string{"b", "c"}})
+		freqs(map[string]int64{})
+		count(1)
+		freqs(map[string]int64{"a": 1, "b": 1, "c": 1})
+		count(0)
 		freqs(map[string]int64{"a": 1, "b": 1, "c": 1})
 		// A failed job does not count; its new file's tokens are recorded.
 		e.runWith(false, index.JobFailed, []index.File{x, z}, index.Analysis{Ref: z.Ref, Tokens: []string{"d"}})
+		count(0)
 		freqs(map[string]int64{"a": 1, "b": 1, "c": 1})
-		// A done job counts for the tokens of every file, analysed before or now.
+		// A done job counts for the tokens of every file, analysed before,
+		// in its Finish, or after it but before the count.
 		e.runWith(true, index.JobDone, []index.File{y, z})
-		freqs(map[string]int64{"a": 1, "b": 2, "c": 2, "d": 1})
+		w := sample("w")
+		e.runWith(false, index.JobDone, []index.File{w})
+		if err := e.ix.SetAnalysis(t.Context(), index.Analysis{Ref: w.Ref, Tokens: []string{"a"}}); err != nil {
+			t.Fatal(err)
+		}
+		count(2)
+		freqs(map[string]int64{"a": 2, "b": 2, "c": 2, "d": 1})
 		// Reanalysis does not change the counts.
 		if err := e.ix.SetAnalysis(t.Context(), index.Analysis{Ref: x.Ref, Tokens: []string{"d"}}); err != nil {
 			t.Fatal(err)
 		}
-		freqs(map[string]int64{"a": 1, "b": 2, "c": 2, "d": 1})
+		freqs(map[string]int64{"a": 2, "b": 2, "c": 2, "d": 1})
 		if got, err := e.ix.TokenFrequencies(t.Context(), nil); err != nil || len(got) != 0 {
 			t.Errorf("TokenFrequencies(nil) = %v, %v", got, err)
 		}
@@ -425,6 +445,30 @@ func RunAnalyses(t *testing.T, newIndex NewSearchIndex) {
 		close(errs)
 		for err := range errs {
 			t.Fatal(err)
+		}
+		// Three counters at once take every job exactly once.
+		var counted sync.Map
+		for c := range 3 {
+			wg.Go(func() {
+				for {
+					n, err := e.ix.CountJobTokens(context.Background(), 2)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if n == 0 {
+						return
+					}
+					old, _ := counted.LoadOrStore(c, 0)
+					counted.Store(c, old.(int)+n)
+				}
+			})
+		}
+		wg.Wait()
+		total := 0
+		counted.Range(func(_, v any) bool { total += v.(int); return true })
+		if total != jobs {
+			t.Errorf("concurrent CountJobTokens counted %d jobs, want %d", total, jobs)
 		}
 		// What each token's count must be: the jobs holding a file that has
 		// it, by the analysis of the file's first job to finish... which

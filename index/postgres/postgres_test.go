@@ -91,7 +91,7 @@ func TestKeyColumnsCollateC(t *testing.T) {
 		"blobs.ref", "buckets.name", "file_iocs.chain", "files.md5", "files.ref", "files.sha1",
 		"ioc_values.key", "ioc_values.rkey", "ioc_values.type", "ioc_values.value", "jobs.id", "jobs.lease_owner",
 		"jobs.source_bucket", "jobs.source_key", "jobs.upload", "objects.blob", "objects.bucket", "objects.key",
-		"parts.blob", "parts.upload_id", "sim_keys.method", "tokens.token", "tree.blob", "tree.job_id", "tree.name",
+		"parts.blob", "parts.upload_id", "sim_keys.method", "token_counts_pending.job_id", "tokens.token", "tree.blob", "tree.job_id", "tree.name",
 		"tree.path", "tree.tkey", "uploads.bucket", "uploads.id", "uploads.key", "users.access_key",
 	}
 	rows, err := ix.Pool().Query(t.Context(), `SELECT table_name || '.' || column_name FROM information_schema.columns

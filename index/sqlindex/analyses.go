@@ -526,6 +526,46 @@ const jobTokens = `SELECT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (
 		SELECT t.blob FROM tree t WHERE t.job_id = ? AND t.blob IS NOT NULL
 		UNION SELECT j.upload FROM jobs j WHERE j.id = ?))`
 
+// CountJobTokens counts the tokens of up to max done jobs that Finish
+// queued (oldest job id first) in their job frequencies, each job in its
+// own transaction together with its dequeueing, so a job counts exactly
+// once however many workers call this and whenever a process dies. It
+// returns how many jobs it counted; 0 when none was waiting. A job's
+// files analysed after its Finish but before its count are counted too.
+func (ix *Index) CountJobTokens(ctx context.Context, max int) (int, error) {
+	n := 0
+	for n < max {
+		counted := false
+		err := ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			counted = false
+			var id string
+			err := ix.queryRow(ctx, tx, `SELECT job_id FROM token_counts_pending ORDER BY job_id LIMIT 1`+ix.d.ForUpdateSkipLocked).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := ix.countJobTokens(ctx, tx, id); err != nil {
+				return err
+			}
+			if _, err := ix.exec(ctx, tx, `DELETE FROM token_counts_pending WHERE job_id = ?`, id); err != nil {
+				return err
+			}
+			counted = true
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("sqlindex: count job tokens: %w", err)
+		}
+		if !counted {
+			break
+		}
+		n++
+	}
+	return n, nil
+}
+
 // countJobTokens adds one to the job frequency of every distinct token of
 // the job's files, in one statement over the tree. Where rows are locked
 // (PostgreSQL), it first locks them in id order, so two finishing jobs

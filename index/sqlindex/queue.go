@@ -202,9 +202,8 @@ func (ix *Index) ExpireLeases(ctx context.Context, ownerPrefix string) (int, err
 // counts the job once per distinct file, marks the files known-good when
 // the job is known-good and done, replaces the job's tree, records
 // r.Analyses for the files that have none yet (existing ones are kept:
-// SetAnalysis replaces), counts a done job once in the job frequency of
-// every distinct token of its files, and stores the status, error,
-// warnings and stats, ending the lease.
+// SetAnalysis replaces), queues a done job for CountJobTokens, and stores
+// the status, error, warnings and stats, ending the lease.
 //
 // r.Files may repeat a ref (the first wins); every file entry of r.Tree
 // with a blob must name one of r.Files, and only files carry a blob
@@ -223,8 +222,7 @@ func (ix *Index) Finish(ctx context.Context, l index.Lease, r index.JobResult) (
 	var job index.Job
 	err = ix.w.do(ctx, func(tctx context.Context, tx *sql.Tx) error {
 		// Lock order: the job row, then recordFiles' blob and file rows,
-		// then the tree rows, then writeAnalyses' rows, then token rows
-		// (countJobTokens).
+		// then the tree rows, then writeAnalyses' rows.
 		var knownGood bool
 		err := ix.queryRow(tctx, tx, `SELECT known_good FROM jobs
 			WHERE id = ? AND status = 'processing' AND lease_owner = ? AND lease_token = ?`+ix.d.ForUpdate,
@@ -248,8 +246,9 @@ func (ix *Index) Finish(ctx context.Context, l index.Lease, r index.JobResult) (
 			return err
 		}
 		if r.Status == index.JobDone {
-			if err := ix.countJobTokens(tctx, tx, l.JobID); err != nil {
-				return err
+			// Counted by CountJobTokens, after the result is visible.
+			if _, err := ix.exec(tctx, tx, `INSERT INTO token_counts_pending (job_id) VALUES (?)`, l.JobID); err != nil {
+				return fmt.Errorf("sqlindex: finish job %s: %w", l.JobID, err)
 			}
 		}
 		job, err = scanJob(ix.queryRow(tctx, tx, `UPDATE jobs SET status = ?, error = ?, warnings = ?,

@@ -484,6 +484,12 @@ func (c corpus) generate(ctx context.Context, ix genIndex, quick bool, workers i
 					fail(fmt.Errorf("bench: finish job %d: %w", n, err))
 					return
 				}
+				// As an ingest worker does after each job, so the cached
+				// corpus leaves no counting for the servers to do.
+				if _, err := ix.CountJobTokens(ctx, 4); err != nil {
+					fail(fmt.Errorf("bench: count tokens: %w", err))
+					return
+				}
 				if d := done.Add(1); d%500 == 0 && progress != nil {
 					progress(int(d))
 				}
