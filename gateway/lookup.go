@@ -25,6 +25,9 @@ type FileView struct {
 	FileSummary
 	IOCs     []index.IOC `json:"iocs"`
 	Analyses *Analyses   `json:"analyses"`
+	// RareTokens are the file's FileRareTokens rarest tokens, with the
+	// number of done jobs each occurs in (see RareFiles).
+	RareTokens []RareToken `json:"rare_tokens"`
 }
 
 // Analyses is the analyzers' record of a file, without the bulky parts
@@ -66,7 +69,7 @@ func (s *Service) File(ctx context.Context, hash string) (FileView, error) {
 	if err != nil {
 		return FileView{}, err
 	}
-	v := FileView{FileSummary: SummaryOf(f), IOCs: []index.IOC{}}
+	v := FileView{FileSummary: SummaryOf(f), IOCs: []index.IOC{}, RareTokens: []RareToken{}}
 	a, err := srch.GetAnalysis(ctx, f.Ref)
 	switch {
 	case errors.Is(err, index.ErrNotFound):
@@ -78,6 +81,11 @@ func (s *Service) File(ctx context.Context, hash string) (FileView, error) {
 		}
 		v.Analyses = &Analyses{SSDeep: a.SSDeep, TLSH: a.TLSH, PDQ: a.PDQ, PHash: a.PHash, Language: a.Language,
 			Tokens: len(a.Tokens), Versions: a.Versions, AnalyzedAt: a.AnalyzedAt}
+		if len(a.Tokens) > 0 {
+			if v.RareTokens, err = s.rareTokens(ctx, f.Ref, FileRareTokens); err != nil {
+				return FileView{}, err
+			}
+		}
 	}
 	return v, nil
 }

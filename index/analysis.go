@@ -161,6 +161,21 @@ type Searcher interface {
 	KnownGoodOverlap(ctx context.Context, jobID string, limit int) ([]JobOverlap, error)
 	// TokenFrequencies returns how many jobs each token occurs in.
 	TokenFrequencies(ctx context.Context, tokens []string) ([]TokenFreq, error)
+	// RareTokens returns a file's tokens, rarest first (fewest jobs, then
+	// by token), up to limit: what sets the file apart from stock code.
+	RareTokens(ctx context.Context, ref cas.Ref, limit int) ([]TokenFreq, error)
+	// RareFiles ranks a job's files by how many of their tokens occur in
+	// at most maxJobs jobs (most first, then by ref), up to limit; files
+	// with none are left out.
+	RareFiles(ctx context.Context, jobID string, maxJobs int64, limit int) ([]RareFile, error)
+}
+
+// RareFile is a job's file with its count of rare tokens.
+type RareFile struct {
+	Ref    cas.Ref
+	Path   string // the file's first path in the job's tree
+	Rare   int64  // tokens in at most the asked number of jobs
+	Tokens int64  // the file's distinct tokens
 }
 
 // Search is the index as analysis and search use it.

@@ -410,6 +410,56 @@ func RunAnalyses(t *testing.T, newIndex NewSearchIndex) {
 			t.Errorf("TokenFrequencies(nil) = %v, %v", got, err)
 		}
 	})
+	t.Run("RareTokensAndFiles", func(t *testing.T) {
+		e := newSearchEnv(t, newIndex)
+		x, y, z := sample("x"), sample("y"), sample("z")
+		e.runWith(false, index.JobDone, []index.File{x, y},
+			index.Analysis{Ref: x.Ref, Tokens: []string{"a", "b"}}, index.Analysis{Ref: y.Ref, Tokens: []string{"b", "c"}})
+		j2 := e.runWith(false, index.JobDone, []index.File{y, z}, index.Analysis{Ref: z.Ref, Tokens: []string{"e", "d"}})
+		if n, err := e.ix.CountJobTokens(t.Context(), 10); err != nil || n != 2 {
+			t.Fatalf("CountJobTokens = %d, %v", n, err)
+		}
+		for _, c := range []struct {
+			ref   cas.Ref
+			limit int
+			want  []index.TokenFreq
+		}{
+			{x.Ref, 10, []index.TokenFreq{{Token: "a", Jobs: 1}, {Token: "b", Jobs: 2}}},
+			{y.Ref, 1, nil}, // set below
+			{z.Ref, 10, []index.TokenFreq{{Token: "d", Jobs: 1}, {Token: "e", Jobs: 1}}},
+			{sample("never").Ref, 10, []index.TokenFreq{}},
+			{x.Ref, 0, []index.TokenFreq{}},
+		} {
+			got, err := e.ix.RareTokens(t.Context(), c.ref, c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ref == y.Ref { // b and c are both in 2 jobs: the first by token is b
+				c.want = []index.TokenFreq{{Token: "b", Jobs: 2}}
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("RareTokens(%s, %d) = %v, want %v", c.ref.String()[:8], c.limit, got, c.want)
+			}
+		}
+		got, err := e.ix.RareFiles(t.Context(), j2.ID, 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []index.RareFile{{Ref: z.Ref, Path: z.Ref.String()[:12] + ".txt", Rare: 2, Tokens: 2}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("RareFiles(job 2, 1) = %+v, want %+v", got, want)
+		}
+		got, err = e.ix.RareFiles(t.Context(), j2.ID, 2, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Ref != y.Ref && got[0].Ref != z.Ref || got[0].Rare != 2 || got[1].Rare != 2 {
+			t.Errorf("RareFiles(job 2, 2) = %+v, want y and z with 2 each", got)
+		}
+		if got, err := e.ix.RareFiles(t.Context(), "no such job", 5, 10); err != nil || len(got) != 0 {
+			t.Errorf("RareFiles of an unknown job = %v, %v", got, err)
+		}
+	})
 	t.Run("FinishConcurrent", func(t *testing.T) {
 		// Jobs finishing at once with overlapping new files, indicators and
 		// tokens: each file gets one analysis, each done job counts once

@@ -282,3 +282,65 @@ func (ix *Index) TokenFrequencies(ctx context.Context, tokens []string) ([]index
 	}
 	return out, nil
 }
+
+// maxRare bounds RareTokens' and RareFiles' limits.
+const maxRare = 1000
+
+// RareTokens returns ref's tokens by ascending job frequency (then token),
+// up to limit (at most maxRare): one probe of the file's token rows.
+func (ix *Index) RareTokens(ctx context.Context, ref cas.Ref, limit int) ([]index.TokenFreq, error) {
+	limit = min(limit, maxRare)
+	out := []index.TokenFreq{}
+	if limit <= 0 {
+		return out, nil
+	}
+	err := ix.scanAll(ctx, ix.reader, func(rows *sql.Rows) error {
+		var f index.TokenFreq
+		err := rows.Scan(&f.Token, &f.Jobs)
+		out = append(out, f)
+		return err
+	}, `SELECT k.token, k.jobs FROM analyses a JOIN file_tokens ft ON ft.file_id = a.id JOIN tokens k ON k.id = ft.token_id
+		WHERE a.ref = ? ORDER BY k.jobs, k.token LIMIT ?`, ref, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: rare tokens of %s: %w", ref, err)
+	}
+	return out, nil
+}
+
+// RareFiles ranks jobID's files by their tokens in at most maxJobs jobs.
+// It reads the token rows of every analysed file of the job once, so it
+// costs about a millisecond per thousand token rows: seconds for a kit of
+// thousands of files.
+func (ix *Index) RareFiles(ctx context.Context, jobID string, maxJobs int64, limit int) ([]index.RareFile, error) {
+	limit = min(limit, maxRare)
+	out := []index.RareFile{}
+	if limit <= 0 {
+		return out, nil
+	}
+	err := ix.readTx(ctx, func(tx *sql.Tx) error {
+		err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var f index.RareFile
+			err := rows.Scan(&f.Ref, &f.Rare, &f.Tokens)
+			out = append(out, f)
+			return err
+		}, `SELECT a.ref, sum(CASE WHEN k.jobs <= ? THEN 1 ELSE 0 END) AS rare, count(*) AS n
+			FROM analyses a JOIN file_tokens ft ON ft.file_id = a.id JOIN tokens k ON k.id = ft.token_id
+			WHERE a.ref IN (SELECT t.blob FROM tree t WHERE t.job_id = ? AND t.blob IS NOT NULL)
+			GROUP BY a.ref HAVING sum(CASE WHEN k.jobs <= ? THEN 1 ELSE 0 END) > 0
+			ORDER BY rare DESC, a.ref LIMIT ?`, maxJobs, jobID, maxJobs, limit)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			err := ix.queryRow(ctx, tx, `SELECT min(path) FROM tree WHERE job_id = ? AND blob = ?`, jobID, out[i].Ref).Scan(&out[i].Path)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: rare files of job %s: %w", jobID, err)
+	}
+	return out, nil
+}

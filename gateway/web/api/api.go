@@ -36,6 +36,7 @@ func New(svc *gateway.Service, log *slog.Logger) *API {
 	a.mux.HandleFunc("PATCH /api/v1/jobs/{id}", a.patchJob)
 	a.mux.HandleFunc("POST /api/v1/jobs/{id}/release", a.release)
 	a.mux.HandleFunc("GET /api/v1/jobs/{id}/diff", a.jobDiff)
+	a.mux.HandleFunc("GET /api/v1/jobs/{id}/rare", a.jobRare)
 	a.mux.HandleFunc("GET /api/v1/files/{hash}", a.getFile)
 	a.mux.HandleFunc("GET /api/v1/files/{hash}/jobs", a.fileJobs)
 	a.mux.HandleFunc("GET /api/v1/files/{hash}/similar", a.similar)

@@ -143,6 +143,38 @@ func (a *API) jobDiff(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// jobRare handles GET /api/v1/jobs/{id}/rare?max_jobs=&limit=: the job's
+// files ranked by their tokens found in at most max_jobs done jobs
+// (default 1: this job alone), with each file's rarest tokens.
+func (a *API) jobRare(w http.ResponseWriter, r *http.Request) {
+	if _, err := allow(r, auth.Read); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	limit, ok := limitParam(w, r, gateway.RareFilesLimit)
+	if !ok {
+		return
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	maxJobs := int64(1)
+	if v := r.URL.Query().Get("max_jobs"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "invalid", "max_jobs must be a whole number, 0 or more")
+			return
+		}
+		maxJobs = n
+	}
+	rare, err := a.svc.RareFiles(r.Context(), r.PathValue("id"), maxJobs, limit)
+	if err != nil {
+		a.failSearch(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rare)
+}
+
 // startWriter notes whether a streamed answer has begun, so an error
 // before the first byte can still be answered properly.
 type startWriter struct {

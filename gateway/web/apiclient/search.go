@@ -28,6 +28,14 @@ type File struct {
 	JobCount  int64     `json:"job_count"`
 	IOCs      []IOC     `json:"iocs,omitempty"`
 	Analyses  *Analyses `json:"analyses,omitempty"`
+	// RareTokens are the file's rarest tokens, fewest jobs first.
+	RareTokens []RareToken `json:"rare_tokens,omitempty"`
+}
+
+// RareToken is a token with the number of done jobs holding it.
+type RareToken struct {
+	Token string `json:"token"`
+	Jobs  int64  `json:"jobs"`
 }
 
 // IOC is one indicator found in a file.
