@@ -86,4 +86,3 @@ func (s *Service) RareFiles(ctx context.Context, jobID string, maxJobs int64, li
 	}
 	return out, nil
 }
-
