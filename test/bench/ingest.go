@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -564,32 +563,12 @@ func (ib *ingestBench) bigArchive(ctx context.Context, dir string, size int64) (
 	syscall.Sync()
 	pid := ib.srv.Pid()
 	b.Mem = memResult{Name: name, Bytes: b.Archive.ZipBytes}
-	b.Mem.HWMReset = resetHWM(pid) == nil
-	m0, err := readMem(pid)
+	stop, err := sampleRSS(pid, &b.Mem)
 	if err != nil {
 		return nil, err
 	}
-	b.Mem.BaseRSSMiB = kib(m0.RSS)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if m, err := readMem(pid); err == nil {
-				b.Mem.PeakRSSMiB = max(b.Mem.PeakRSSMiB, kib(m.RSS))
-				b.Mem.Samples++
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
 	b.Run, err = ib.submit(ctx, "big.zip", p, 30*time.Minute)
-	close(stop)
-	wg.Wait()
+	stop()
 	if err != nil {
 		return nil, err
 	}

@@ -57,13 +57,12 @@ func logUniform(r *rand.Rand, lo, hi int) int {
 func writeKitZip(p string, seed uint64, files int) (archiveInfo, error) {
 	t0 := time.Now()
 	info := archiveInfo{Path: p}
-	f, err := os.Create(p)
+	zf, err := createZip(p)
 	if err != nil {
 		return info, err
 	}
-	defer f.Close()
-	cw := &countWriter{w: bufio.NewWriterSize(f, 1<<20)}
-	zw := zip.NewWriter(cw)
+	defer zf.f.Close()
+	zw := zf.zw
 	g := newKitGen(seed)
 	r := rand.New(rand.NewPCG(seed, 0x6b69747a6970))
 	for i := range files {
@@ -103,15 +102,9 @@ func writeKitZip(p string, seed uint64, files int) (archiveInfo, error) {
 		info.Files++
 		info.Bytes += int64(len(body))
 	}
-	if err := zw.Close(); err != nil {
-		return info, err
-	}
-	if err := cw.w.(*bufio.Writer).Flush(); err != nil {
-		return info, err
-	}
-	info.ZipBytes = cw.n
+	info.ZipBytes, err = zf.close()
 	info.GenSeconds = time.Since(t0).Seconds()
-	return info, f.Close()
+	return info, err
 }
 
 // writeBigZip streams a zip of about target bytes to p without holding it:
@@ -120,13 +113,12 @@ func writeKitZip(p string, seed uint64, files int) (archiveInfo, error) {
 func writeBigZip(p string, target int64, seed uint64) (archiveInfo, error) {
 	t0 := time.Now()
 	info := archiveInfo{Path: p}
-	f, err := os.Create(p)
+	zf, err := createZip(p)
 	if err != nil {
 		return info, err
 	}
-	defer f.Close()
-	cw := &countWriter{w: bufio.NewWriterSize(f, 1<<20)}
-	zw := zip.NewWriter(cw)
+	defer zf.f.Close()
+	zw := zf.zw
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(out, flate.BestSpeed)
 	})
@@ -141,7 +133,7 @@ func writeBigZip(p string, target int64, seed uint64) (archiveInfo, error) {
 	var seedb [32]byte
 	const size = 1 << 20
 	body := make([]byte, size)
-	for i := 0; cw.n < target; i++ {
+	for i := 0; zf.cw.n < target; i++ {
 		name := fmt.Sprintf("big/d%03d/f%05d", i/100, i)
 		method := zip.Store
 		if i%4 == 0 {
@@ -169,15 +161,39 @@ func writeBigZip(p string, target int64, seed uint64) (archiveInfo, error) {
 		info.Files++
 		info.Bytes += size
 	}
-	if err := zw.Close(); err != nil {
-		return info, err
-	}
-	if err := cw.w.(*bufio.Writer).Flush(); err != nil {
-		return info, err
-	}
-	info.ZipBytes = cw.n
+	info.ZipBytes, err = zf.close()
 	info.GenSeconds = time.Since(t0).Seconds()
-	return info, f.Close()
+	return info, err
+}
+
+// zipFile is a zip being written to a file through a buffer, counting
+// the bytes written.
+type zipFile struct {
+	f  *os.File
+	bw *bufio.Writer
+	cw *countWriter
+	zw *zip.Writer
+}
+
+func createZip(p string) (*zipFile, error) {
+	f, err := os.Create(p)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &countWriter{w: bw}
+	return &zipFile{f: f, bw: bw, cw: cw, zw: zip.NewWriter(cw)}, nil
+}
+
+// close finishes the zip and the file and returns the zip's size.
+func (z *zipFile) close() (int64, error) {
+	if err := z.zw.Close(); err != nil {
+		return 0, err
+	}
+	if err := z.bw.Flush(); err != nil {
+		return 0, err
+	}
+	return z.cw.n, z.f.Close()
 }
 
 type countWriter struct {

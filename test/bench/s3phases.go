@@ -111,30 +111,10 @@ func (m memResult) Peak() float64 {
 func (b *s3Bench) bigPut(ctx context.Context, phase string, size int64, multipart bool) (memResult, error) {
 	pid := b.srv.Pid()
 	r := memResult{Name: phase, Bytes: size}
-	r.HWMReset = resetHWM(pid) == nil
-	m0, err := readMem(pid)
+	stop, err := sampleRSS(pid, &r)
 	if err != nil {
 		return r, err
 	}
-	r.BaseRSSMiB = kib(m0.RSS)
-
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if m, err := readMem(pid); err == nil {
-				r.PeakRSSMiB = max(r.PeakRSSMiB, kib(m.RSS))
-				r.Samples++
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
 
 	key := phase + "/object"
 	pctx := withPhase(ctx, phase)
@@ -153,8 +133,7 @@ func (b *s3Bench) bigPut(ctx context.Context, phase string, size int64, multipar
 	}
 	r.Seconds = time.Since(t0).Seconds()
 	r.ServerCPU, r.ClientCPU, r.OtherCPU = win.end()
-	close(stop)
-	wg.Wait()
+	stop()
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", phase, err)
 	}
@@ -176,3 +155,33 @@ func (b *s3Bench) bigPut(ctx context.Context, phase string, size int64, multipar
 }
 
 func kib(k int64) float64 { return float64(k) / 1024 }
+
+// sampleRSS resets pid's high-water mark (where the kernel allows), notes
+// its resident memory in r as the base, and samples it every 100 ms into
+// r's peak until the returned stop is called.
+func sampleRSS(pid int, r *memResult) (stop func(), err error) {
+	r.HWMReset = resetHWM(pid) == nil
+	m0, err := readMem(pid)
+	if err != nil {
+		return nil, err
+	}
+	r.BaseRSSMiB = kib(m0.RSS)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if m, err := readMem(pid); err == nil {
+				r.PeakRSSMiB = max(r.PeakRSSMiB, kib(m.RSS))
+				r.Samples++
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }, nil
+}
