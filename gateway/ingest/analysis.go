@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"dewar/cas"
 	"dewar/gateway/analyze"
@@ -47,24 +50,50 @@ func (r *Runner) analyses(ctx context.Context, c *collector) (out []index.Analys
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var used int64
-	for _, f := range need {
-		if used >= r.o.AnalysisBudget {
-			later = append(later, f)
-			continue
+	// Files are analysed AnalysisWorkers at a time; once the records
+	// reach the budget no more are started, and the rest wait for
+	// analyseLater. Records keep need's order.
+	results := make([]*index.Analysis, len(need))
+	var (
+		mu   sync.Mutex
+		used int64
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.o.AnalysisWorkers)
+	for i, f := range need {
+		mu.Lock()
+		over := used >= r.o.AnalysisBudget
+		mu.Unlock()
+		if over {
+			later = append(later, need[i:]...)
+			break
 		}
-		a, err := analyze.Blob(ctx, r.o.Store, f.Ref, f.MIME, r.o.Analyze)
-		switch {
-		case errors.Is(err, analyze.ErrCrashed):
-			r.log.Error("ingest: an analyzer crashed; the file is stored without analysis", "file", f.Ref, "err", err)
-			warnings = append(warnings, fmt.Sprintf("analysis of %s failed: an analyzer crashed on it", f.Ref))
-			continue
-		case err != nil:
-			return nil, nil, nil, &storeError{err}
-		}
-		used += recordSize(a)
-		out = append(out, a)
+		g.Go(func() error {
+			a, err := analyze.Blob(gctx, r.o.Store, f.Ref, f.MIME, r.o.Analyze)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, analyze.ErrCrashed):
+				r.log.Error("ingest: an analyzer crashed; the file is stored without analysis", "file", f.Ref, "err", err)
+				warnings = append(warnings, fmt.Sprintf("analysis of %s failed: an analyzer crashed on it", f.Ref))
+				return nil
+			case err != nil:
+				return &storeError{err}
+			}
+			used += recordSize(a)
+			results[i] = &a
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, a := range results {
+		if a != nil {
+			out = append(out, *a)
+		}
+	}
+	slices.Sort(warnings)
 	return out, later, warnings, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -66,6 +67,9 @@ type Options struct {
 	// keeps for its Finish (default DefaultAnalysisBudget); see
 	// analysis.go.
 	AnalysisBudget int64
+	// AnalysisWorkers is how many of a job's files are analysed at once
+	// (default: the CPUs Go may use), so one large kit uses every core.
+	AnalysisWorkers int
 }
 
 // Runner owns the workers.
@@ -113,6 +117,9 @@ func New(o Options) (*Runner, error) {
 	}
 	if o.AnalysisBudget <= 0 {
 		o.AnalysisBudget = DefaultAnalysisBudget
+	}
+	if o.AnalysisWorkers <= 0 {
+		o.AnalysisWorkers = runtime.GOMAXPROCS(0)
 	}
 	if o.TempDir != "" {
 		if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
