@@ -35,6 +35,8 @@ type Options struct {
 	MaxConns int32
 	// Now is the clock for times callers leave zero; nil is time.Now.
 	Now func() time.Time
+	// DriveLimit is sqlindex.Options.DriveLimit (0: automatic).
+	DriveLimit int
 }
 
 // Index is Dewar's index in PostgreSQL: the shared sqlindex
@@ -134,7 +136,7 @@ func Open(ctx context.Context, url string, opts Options) (*Index, error) {
 	// database/sql keeps no idle connections of its own (OpenDBFromPool
 	// sets that): they stay in the pool for other users.
 	db := stdlib.OpenDBFromPool(pool)
-	ix, err := sqlindex.NewContext(ctx, db, Dialect(), sqlindex.Options{Now: opts.Now})
+	ix, err := sqlindex.NewContext(ctx, db, Dialect(), sqlindex.Options{Now: opts.Now, DriveLimit: opts.DriveLimit})
 	if err != nil {
 		db.Close()
 		pool.Close()

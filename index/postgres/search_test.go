@@ -16,3 +16,12 @@ func TestSearchConformancePG(t *testing.T) {
 		return openURL(t, pgtest.NewSchema(t, db), Options{Now: now})
 	})
 }
+
+// TestSearchConformanceProbingPG: every indicator and token term answered
+// by probing files in page order gives the same results.
+func TestSearchConformanceProbingPG(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	indextest.RunSearch(t, func(t *testing.T, now func() time.Time) indextest.SearchIndex {
+		return openURL(t, pgtest.NewSchema(t, db), Options{Now: now, DriveLimit: 1})
+	})
+}

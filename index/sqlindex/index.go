@@ -43,6 +43,13 @@ type Options struct {
 	// counts): a pathological query is cancelled, not left running. 0
 	// means DefaultSearchTimeout.
 	SearchTimeout time.Duration
+	// DriveLimit is the most file rows an indicator or token term may
+	// match for those rows to drive a file search; a term matching more
+	// (a common domain, a token in most PHP files) is checked file by
+	// file in page order instead, which stops at the page's end. 0 means
+	// automatic: the square root of 30 times the analysed files (where the
+	// two plans cost about the same), and at least 2,000.
+	DriveLimit int
 }
 
 // DefaultSearchTimeout is Options.SearchTimeout's default.
@@ -58,6 +65,7 @@ type Index struct {
 	w      writer
 
 	searchTimeout time.Duration
+	driveLimit    int // Options.DriveLimit
 
 	queries sync.Map // query text -> rebound text
 
@@ -87,6 +95,7 @@ func NewContext(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*Inde
 	if ix.now == nil {
 		ix.now = time.Now
 	}
+	ix.driveLimit = opts.DriveLimit
 	ix.searchTimeout = opts.SearchTimeout
 	if ix.searchTimeout <= 0 {
 		ix.searchTimeout = DefaultSearchTimeout

@@ -35,6 +35,8 @@ type Options struct {
 	ReadConns int
 	// Now is the clock for times callers leave zero; nil is time.Now.
 	Now func() time.Time
+	// DriveLimit is sqlindex.Options.DriveLimit (0: automatic).
+	DriveLimit int
 }
 
 // Dialect is SQLite's sqlindex.Dialect.
@@ -120,6 +122,7 @@ func Open(path string, opts Options) (*sqlindex.Index, error) {
 		Reader:      r,
 		GroupCommit: opts.GroupCommit,
 		Now:         opts.Now,
+		DriveLimit:  opts.DriveLimit,
 	})
 	if err != nil {
 		w.Close()
