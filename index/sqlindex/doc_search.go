@@ -130,7 +130,12 @@
 // NOT means "has no such thing" (files without any indicator match
 // -ioc:*). For jobname:, submitter: and notes: in a file search, the
 // number of matching jobs is counted first (jobs are few): at most 20 or a
-// tenth of all jobs drives the search, more is probed.
+// tenth of all jobs drives the search, more is probed. Likewise an
+// indicator or token term counts its file rows first, stopping past the
+// drive limit (Options.DriveLimit, about sqrt(30 x files)): a value in
+// thousands of files (a common domain, a token every PHP file has) is
+// probed per file in page order, seeking (file_id, value id) with the
+// matching values' ids read once.
 //
 // Nothing in a search is limited but the page: a pattern without a
 // literal scans its dictionary (distinct values, far fewer than the files
