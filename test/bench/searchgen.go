@@ -484,12 +484,6 @@ func (c corpus) generate(ctx context.Context, ix genIndex, quick bool, workers i
 					fail(fmt.Errorf("bench: finish job %d: %w", n, err))
 					return
 				}
-				// As an ingest worker does after each job, so the cached
-				// corpus leaves no counting for the servers to do.
-				if _, err := ix.CountJobTokens(ctx, 4); err != nil {
-					fail(fmt.Errorf("bench: count tokens: %w", err))
-					return
-				}
 				if d := done.Add(1); d%500 == 0 && progress != nil {
 					progress(int(d))
 				}
@@ -500,7 +494,18 @@ func (c corpus) generate(ctx context.Context, ix genIndex, quick bool, workers i
 	if firstErr != nil {
 		return firstErr
 	}
-	return ctx.Err()
+	// Count the jobs' tokens, as ingest workers do after each job, so the
+	// cached corpus leaves no counting for the servers to do. One counter:
+	// concurrent ones would queue on the common tokens' rows anyway.
+	for {
+		n, err := ix.CountJobTokens(ctx, 1000)
+		if err != nil {
+			return fmt.Errorf("bench: count tokens: %w", err)
+		}
+		if n == 0 {
+			return ctx.Err()
+		}
+	}
 }
 
 // iocCount returns the number of indicator rows of the corpus (sum over
