@@ -533,6 +533,16 @@ const jobTokens = `SELECT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (
 // returns how many jobs it counted; 0 when none was waiting. A job's
 // files analysed after its Finish but before its count are counted too.
 func (ix *Index) CountJobTokens(ctx context.Context, max int) (int, error) {
+	// Idle workers call this every poll: look without taking the write
+	// lock first.
+	var one int
+	err := ix.queryRow(ctx, ix.reader, `SELECT 1 FROM token_counts_pending LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlindex: count job tokens: %w", err)
+	}
 	n := 0
 	for n < max {
 		counted := false
