@@ -86,27 +86,37 @@ func (s *Service) Similar(ctx context.Context, ref cas.Ref, limit int) ([]Simila
 		}
 	}
 
-	loaded := map[cas.Ref]index.Analysis{}
+	// Candidates of every keyed method first, then their hashes in one
+	// read, then the exact comparisons.
+	cands := map[string][]index.SimCandidate{}
+	var refs []cas.Ref
+	seen := map[cas.Ref]bool{}
 	for _, method := range analyze.Methods {
 		keys := analyze.KeysOf(q, method)
 		if len(keys) == 0 {
 			continue
 		}
-		cands, err := s.idx.SimilarCandidates(ctx, method, keys, ref, n)
+		cs, err := s.idx.SimilarCandidates(ctx, method, keys, ref, n)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: similar to %s (%s): %w", ref, method, err)
 		}
-		for _, c := range cands {
+		cands[method] = cs
+		for _, c := range cs {
+			if !seen[c.Ref] {
+				seen[c.Ref] = true
+				refs = append(refs, c.Ref)
+			}
+		}
+	}
+	loaded, err := s.idx.Fingerprints(ctx, refs)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: similar to %s: %w", ref, err)
+	}
+	for _, method := range analyze.Methods {
+		for _, c := range cands[method] {
 			a, ok := loaded[c.Ref]
 			if !ok {
-				a, err = s.idx.GetAnalysis(ctx, c.Ref)
-				if errors.Is(err, index.ErrNotFound) {
-					continue // re-analysed or gone meanwhile
-				}
-				if err != nil {
-					return nil, fmt.Errorf("gateway: similar to %s: %w", ref, err)
-				}
-				loaded[c.Ref] = a
+				continue // re-analysed or gone meanwhile
 			}
 			if m, ok := analyze.Compare(method, q, a); ok {
 				consider(c.Ref, m)

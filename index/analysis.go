@@ -159,6 +159,11 @@ type Searcher interface {
 	// KnownGoodOverlap returns the done known-good jobs sharing the most
 	// distinct files with jobID, most first.
 	KnownGoodOverlap(ctx context.Context, jobID string, limit int) ([]JobOverlap, error)
+	// Fingerprints returns the similarity hashes (SSDeep, TLSH, PDQ,
+	// PHash, MinHash; nothing else) of those of refs that have an
+	// analysis, in a few statements: what an exact comparison of many
+	// candidates needs.
+	Fingerprints(ctx context.Context, refs []cas.Ref) (map[cas.Ref]Analysis, error)
 	// TokenFrequencies returns how many jobs each token occurs in.
 	TokenFrequencies(ctx context.Context, tokens []string) ([]TokenFreq, error)
 	// RareTokens returns a file's tokens, rarest first (fewest jobs, then

@@ -149,6 +149,26 @@ func RunAnalyses(t *testing.T, newIndex NewSearchIndex) {
 			t.Errorf("y's ssdeep %q, want the first of the batch's two", got.SSDeep)
 		}
 	})
+	t.Run("Fingerprints", func(t *testing.T) {
+		e := newSearchEnv(t, newIndex)
+		x, y := sample("x"), sample("y")
+		e.runWith(false, index.JobDone, []index.File{x, y})
+		full := fullAnalysis(x.Ref)
+		if err := e.ix.SetAnalyses(t.Context(), []index.Analysis{full, {Ref: y.Ref}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.ix.Fingerprints(t.Context(), []cas.Ref{x.Ref, y.Ref, sample("never").Ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[cas.Ref]index.Analysis{
+			x.Ref: {Ref: x.Ref, SSDeep: full.SSDeep, TLSH: full.TLSH, PDQ: full.PDQ, PHash: full.PHash, MinHash: full.MinHash},
+			y.Ref: {Ref: y.Ref},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Fingerprints = %+v\nwant %+v", got, want)
+		}
+	})
 	t.Run("Unanalysed", func(t *testing.T) {
 		e := newSearchEnv(t, newIndex)
 		x, y := sample("x"), sample("y")

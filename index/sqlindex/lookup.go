@@ -3,6 +3,7 @@ package sqlindex
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -341,6 +342,41 @@ func (ix *Index) RareFiles(ctx context.Context, jobID string, maxJobs int64, lim
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlindex: rare files of job %s: %w", jobID, err)
+	}
+	return out, nil
+}
+
+// Fingerprints returns the similarity hashes of refs' analyses, probing
+// the analyses table's ref key lookupBatch refs at a time.
+func (ix *Index) Fingerprints(ctx context.Context, refs []cas.Ref) (map[cas.Ref]index.Analysis, error) {
+	out := make(map[cas.Ref]index.Analysis, len(refs))
+	err := ix.readTx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(refs); start += lookupBatch {
+			batch := refs[start:min(start+lookupBatch, len(refs))]
+			args := make([]any, len(batch))
+			for i, r := range batch {
+				args[i] = r
+			}
+			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+				var a index.Analysis
+				var minhash []byte
+				if err := rows.Scan(&a.Ref, &a.SSDeep, &a.TLSH, &a.PDQ, &a.PHash, &minhash); err != nil {
+					return err
+				}
+				for i := 0; i+4 <= len(minhash); i += 4 {
+					a.MinHash = append(a.MinHash, binary.LittleEndian.Uint32(minhash[i:]))
+				}
+				out[a.Ref] = a
+				return nil
+			}, `SELECT ref, ssdeep, tlsh, pdq, phash, minhash FROM analyses WHERE ref IN (`+inList(len(batch))+`)`, args...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: fingerprints: %w", err)
 	}
 	return out, nil
 }
