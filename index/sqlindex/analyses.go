@@ -519,13 +519,6 @@ func stringArgs(s []string) []any {
 	return args
 }
 
-// jobTokens selects the token ids of a job's files (its tree's and its
-// upload's); parameters: the job id, twice.
-const jobTokens = `SELECT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (
-	SELECT a.id FROM analyses a WHERE a.ref IN (
-		SELECT t.blob FROM tree t WHERE t.job_id = ? AND t.blob IS NOT NULL
-		UNION SELECT j.upload FROM jobs j WHERE j.id = ?))`
-
 // CountJobTokens counts the tokens of up to max done jobs that Finish
 // queued (oldest job id first) in their job frequencies, each job in its
 // own transaction together with its dequeueing, so a job counts exactly
@@ -576,21 +569,66 @@ func (ix *Index) CountJobTokens(ctx context.Context, max int) (int, error) {
 	return n, nil
 }
 
+// jobFiles selects the analysis ids of a job's files (its tree's and its
+// upload's); parameters: the job id, twice.
+const jobFiles = `SELECT a.id FROM analyses a WHERE a.ref IN (
+	SELECT t.blob FROM tree t WHERE t.job_id = ? AND t.blob IS NOT NULL
+	UNION SELECT j.upload FROM jobs j WHERE j.id = ?)`
+
 // countJobTokens adds one to the job frequency of every distinct token of
-// the job's files, in one statement over the tree. Where rows are locked
-// (PostgreSQL), it first locks them in id order, so two finishing jobs
-// sharing tokens queue instead of deadlocking.
+// the job's files. It reads the file ids, then their distinct token ids
+// by primary key, and updates the tokens by id list in ascending order,
+// a batch at a time: each statement is an index probe whatever the
+// planner's statistics (one statement over the whole join let PostgreSQL,
+// with stale statistics, scan every file_tokens row), and rows are locked
+// in id order, so two jobs sharing tokens queue instead of deadlocking.
 func (ix *Index) countJobTokens(ctx context.Context, tx *sql.Tx, jobID string) error {
-	if ix.d.ForNoKeyUpdate != "" {
-		var n int64
-		err := ix.queryRow(ctx, tx, `SELECT count(*) FROM (SELECT k.id FROM tokens k WHERE k.id IN (`+jobTokens+`)
-			ORDER BY k.id`+ix.d.ForNoKeyUpdate+`) locked`, jobID, jobID).Scan(&n)
+	var files []any
+	err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		files = append(files, id)
+		return err
+	}, jobFiles, jobID, jobID)
+	if err != nil {
+		return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
+	}
+	distinct := map[int64]bool{}
+	for start := 0; start < len(files); start += lookupBatch {
+		batch := files[start:min(start+lookupBatch, len(files))]
+		err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			distinct[id] = true
+			return err
+		}, `SELECT DISTINCT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (`+inList(len(batch))+`)`, batch...)
 		if err != nil {
-			return fmt.Errorf("sqlindex: lock tokens of job %s: %w", jobID, err)
+			return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
 		}
 	}
-	if _, err := ix.exec(ctx, tx, `UPDATE tokens SET jobs = jobs + 1 WHERE id IN (`+jobTokens+`)`, jobID, jobID); err != nil {
-		return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
+	ids := make([]int64, 0, len(distinct))
+	for id := range distinct {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	const per = 1000
+	for start := 0; start < len(ids); start += per {
+		batch := ids[start:min(start+per, len(ids))]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		if ix.d.ForNoKeyUpdate != "" {
+			var n int64
+			err := ix.queryRow(ctx, tx, `SELECT count(*) FROM (SELECT k.id FROM tokens k WHERE k.id IN (`+inList(len(batch))+`)
+				ORDER BY k.id`+ix.d.ForNoKeyUpdate+`) locked`, args...).Scan(&n)
+			if err != nil {
+				return fmt.Errorf("sqlindex: lock tokens of job %s: %w", jobID, err)
+			}
+		}
+		if _, err := ix.exec(ctx, tx, `UPDATE tokens SET jobs = jobs + 1 WHERE id IN (`+inList(len(batch))+`)`, args...); err != nil {
+			return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
+		}
 	}
 	return nil
 }

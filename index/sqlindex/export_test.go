@@ -13,7 +13,7 @@ var (
 	TLSHSQL             = tlshSQL
 	SimilarSQL          = similarSQL
 	LookupSQL           = lookupSQL
-	JobTokensSQL        = `UPDATE tokens SET jobs = jobs + 1 WHERE id IN (` + jobTokens + `)`
+	JobFilesSQL         = jobFiles
 	StaleSQL            = staleSQL
 )
 

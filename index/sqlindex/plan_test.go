@@ -144,7 +144,7 @@ func TestPlansUseIndexes(t *testing.T) {
 		{"tlsh", stmt(sqlindex.TLSHSQL, 3, "", 10), []string{"analyses_tlsh (tlsh_lvalue=?)"}},
 		{"known-good overlap", stmt(sqlindex.KnownGoodOverlapSQL, jobs[3].ID, jobs[3].ID, 10),
 			[]string{"tree_kg (blob=?)", "SEARCH t USING PRIMARY KEY (job_id=?)"}},
-		{"token counts", stmt(sqlindex.JobTokensSQL, jobs[3].ID, jobs[3].ID), []string{"SEARCH ft USING PRIMARY KEY (file_id=?)", "sqlite_autoindex_analyses_1 (ref=?)"}},
+		{"token counts: the job's files", stmt(sqlindex.JobFilesSQL, jobs[3].ID, jobs[3].ID), []string{"sqlite_autoindex_analyses_1 (ref=?)"}},
 		{"stale files", stmt(sqlindex.StaleSQL, "", "ioc", 1, 10),
 			[]string{"SEARCH f USING PRIMARY KEY (ref>?)", "SEARCH v USING PRIMARY KEY (ref=? AND analyzer=?)"}},
 	}
