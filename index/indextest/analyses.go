@@ -430,6 +430,30 @@ func RunAnalyses(t *testing.T, newIndex NewSearchIndex) {
 			t.Errorf("TokenFrequencies(nil) = %v, %v", got, err)
 		}
 	})
+	t.Run("TokenCountChunks", func(t *testing.T) {
+		// More distinct tokens than one counting transaction takes: every
+		// one counts once per job.
+		e := newSearchEnv(t, newIndex)
+		x := sample("x")
+		toks := make([]string, 12001)
+		for i := range toks {
+			toks[i] = fmt.Sprintf("t%05d", i)
+		}
+		e.runWith(false, index.JobDone, []index.File{x}, index.Analysis{Ref: x.Ref, Tokens: toks})
+		e.runWith(false, index.JobDone, []index.File{x})
+		if n, err := e.ix.CountJobTokens(t.Context(), 10); err != nil || n != 2 {
+			t.Fatalf("CountJobTokens = %d, %v; want 2", n, err)
+		}
+		got, err := e.ix.TokenFrequencies(t.Context(), []string{toks[0], toks[4999], toks[5000], toks[12000]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range got {
+			if f.Jobs != 2 {
+				t.Errorf("token %s in %d jobs, want 2", f.Token, f.Jobs)
+			}
+		}
+	})
 	t.Run("RareTokensAndFiles", func(t *testing.T) {
 		e := newSearchEnv(t, newIndex)
 		x, y, z := sample("x"), sample("y"), sample("z")

@@ -66,18 +66,17 @@ func Dialect() sqlindex.Dialect {
 		panic(err) // the embedded directory always exists
 	}
 	return sqlindex.Dialect{
-		Name:                "postgres",
-		Placeholder:         sqlindex.Dollar,
-		Migrations:          sub,
-		MigrationLock:       "SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLockKey) + ")",
-		ForUpdate:           " FOR UPDATE",
-		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
-		ForShare:            " FOR KEY SHARE",
-		Constraint:          constraint,
-		Retryable:           retryable,
-		ForNoKeyUpdate:      " FOR NO KEY UPDATE",
-		Lower:               sqlindex.LowerC,
-		Explain:             "EXPLAIN ",
+		Name:           "postgres",
+		Placeholder:    sqlindex.Dollar,
+		Migrations:     sub,
+		MigrationLock:  "SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLockKey) + ")",
+		ForUpdate:      " FOR UPDATE",
+		ForShare:       " FOR KEY SHARE",
+		Constraint:     constraint,
+		Retryable:      retryable,
+		ForNoKeyUpdate: " FOR NO KEY UPDATE",
+		Lower:          sqlindex.LowerC,
+		Explain:        "EXPLAIN ",
 	}
 }
 

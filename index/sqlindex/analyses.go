@@ -520,54 +520,56 @@ func stringArgs(s []string) []any {
 }
 
 // CountJobTokens counts the tokens of up to max done jobs that Finish
-// queued (oldest job id first) in their job frequencies, each job in its
-// own transaction together with its dequeueing, so a job counts exactly
-// once however many workers call this and whenever a process dies. It
-// returns how many jobs it counted; 0 when none was waiting. A job's
-// files analysed after its Finish but before its count are counted too.
+// queued (oldest job id first) in their job frequencies, exactly once per
+// job and token however many workers call this and whenever a process
+// dies. A job's distinct token ids are read first (by primary key, from
+// the reader), then counted in ascending chunks of countChunk, each chunk
+// one transaction that also advances the job's done_upto (and the last
+// one dequeues the job): a kit with 600,000 distinct tokens holds the
+// writer for a chunk at a time, not for a second, and every chunk skips
+// what another counter already counted. It returns how many jobs it
+// finished; 0 when none was waiting. A job's files analysed after its
+// Finish but before its count are counted too.
 func (ix *Index) CountJobTokens(ctx context.Context, max int) (int, error) {
-	// Idle workers call this every poll: look without taking the write
-	// lock first.
-	var one int
-	err := ix.queryRow(ctx, ix.reader, `SELECT 1 FROM token_counts_pending LIMIT 1`).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("sqlindex: count job tokens: %w", err)
-	}
 	n := 0
 	for n < max {
-		counted := false
-		err := ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			counted = false
-			var id string
-			err := ix.queryRow(ctx, tx, `SELECT job_id FROM token_counts_pending ORDER BY job_id LIMIT 1`+ix.d.ForUpdateSkipLocked).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := ix.countJobTokens(ctx, tx, id); err != nil {
-				return err
-			}
-			if _, err := ix.exec(ctx, tx, `DELETE FROM token_counts_pending WHERE job_id = ?`, id); err != nil {
-				return err
-			}
-			counted = true
-			return nil
-		})
+		var jobID string
+		var from int64
+		err := ix.queryRow(ctx, ix.reader, `SELECT job_id, done_upto FROM token_counts_pending ORDER BY job_id LIMIT 1`).Scan(&jobID, &from)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
 		if err != nil {
 			return n, fmt.Errorf("sqlindex: count job tokens: %w", err)
 		}
-		if !counted {
-			break
+		ids, err := ix.jobTokenIDs(ctx, jobID, from)
+		if err != nil {
+			return n, err
 		}
-		n++
+		for start := 0; ; start += countChunk {
+			chunk := ids[min(start, len(ids)):min(start+countChunk, len(ids))]
+			last := start+countChunk >= len(ids)
+			var queued bool
+			if err := ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+				queued, err = ix.countTokenChunk(ctx, tx, jobID, chunk, last)
+				return err
+			}); err != nil {
+				return n, fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
+			}
+			if !queued {
+				break // another counter finished the job
+			}
+			if last {
+				n++
+				break
+			}
+		}
 	}
 	return n, nil
 }
+
+// countChunk is how many tokens one CountJobTokens transaction counts.
+const countChunk = 5000
 
 // jobFiles selects the analysis ids of a job's files (its tree's and its
 // upload's); parameters: the job id, twice.
@@ -575,62 +577,95 @@ const jobFiles = `SELECT a.id FROM analyses a WHERE a.ref IN (
 	SELECT t.blob FROM tree t WHERE t.job_id = ? AND t.blob IS NOT NULL
 	UNION SELECT j.upload FROM jobs j WHERE j.id = ?)`
 
-// countJobTokens adds one to the job frequency of every distinct token of
-// the job's files. It reads the file ids, then their distinct token ids
-// by primary key, and updates the tokens by id list in ascending order,
-// a batch at a time: each statement is an index probe whatever the
-// planner's statistics (one statement over the whole join let PostgreSQL,
-// with stale statistics, scan every file_tokens row), and rows are locked
-// in id order, so two jobs sharing tokens queue instead of deadlocking.
-func (ix *Index) countJobTokens(ctx context.Context, tx *sql.Tx, jobID string) error {
-	var files []any
-	err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-		var id int64
-		err := rows.Scan(&id)
-		files = append(files, id)
-		return err
-	}, jobFiles, jobID, jobID)
-	if err != nil {
-		return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
-	}
+// jobTokenIDs returns the distinct token ids above from of the job's
+// files, ascending: the file ids first, then their token rows by primary
+// key, so each statement is an index probe whatever the planner's
+// statistics (one statement over the whole join let PostgreSQL, with stale
+// statistics, scan all of file_tokens).
+func (ix *Index) jobTokenIDs(ctx context.Context, jobID string, from int64) ([]int64, error) {
 	distinct := map[int64]bool{}
-	for start := 0; start < len(files); start += lookupBatch {
-		batch := files[start:min(start+lookupBatch, len(files))]
+	err := ix.readTx(ctx, func(tx *sql.Tx) error {
+		var files []any
 		err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			err := rows.Scan(&id)
-			distinct[id] = true
+			files = append(files, id)
 			return err
-		}, `SELECT DISTINCT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (`+inList(len(batch))+`)`, batch...)
+		}, jobFiles, jobID, jobID)
 		if err != nil {
-			return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
+			return err
 		}
+		for start := 0; start < len(files); start += lookupBatch {
+			batch := files[start:min(start+lookupBatch, len(files))]
+			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
+				var id int64
+				err := rows.Scan(&id)
+				distinct[id] = true
+				return err
+			}, `SELECT DISTINCT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (`+inList(len(batch))+`) AND ft.token_id > ?`,
+				append(batch[:len(batch):len(batch)], from)...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlindex: tokens of job %s: %w", jobID, err)
 	}
 	ids := make([]int64, 0, len(distinct))
 	for id := range distinct {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	const per = 1000
-	for start := 0; start < len(ids); start += per {
-		batch := ids[start:min(start+per, len(ids))]
-		args := make([]any, len(batch))
-		for i, id := range batch {
+	return ids, nil
+}
+
+// countTokenChunk adds one to the job frequency of the tokens of ids (of
+// jobID, ascending) above the job's recorded progress, then records the
+// progress, or dequeues the job when last. The job's queue row is locked
+// first, so concurrent counters of one job take turns and each skips what
+// the other counted; tokens are locked in id order, so jobs sharing
+// tokens queue instead of deadlocking. A job no longer queued (another
+// counter finished it) is left alone.
+func (ix *Index) countTokenChunk(ctx context.Context, tx *sql.Tx, jobID string, ids []int64, last bool) (queued bool, err error) {
+	var done int64
+	err = ix.queryRow(ctx, tx, `SELECT done_upto FROM token_counts_pending WHERE job_id = ?`+ix.d.ForUpdate, jobID).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	i, _ := slices.BinarySearch(ids, done+1)
+	ids = ids[i:]
+	if len(ids) > 0 {
+		args := make([]any, len(ids))
+		for i, id := range ids {
 			args[i] = id
 		}
-		if ix.d.ForNoKeyUpdate != "" {
-			var n int64
-			err := ix.queryRow(ctx, tx, `SELECT count(*) FROM (SELECT k.id FROM tokens k WHERE k.id IN (`+inList(len(batch))+`)
-				ORDER BY k.id`+ix.d.ForNoKeyUpdate+`) locked`, args...).Scan(&n)
-			if err != nil {
-				return fmt.Errorf("sqlindex: lock tokens of job %s: %w", jobID, err)
+		for start := 0; start < len(args); start += lookupBatch {
+			batch := args[start:min(start+lookupBatch, len(args))]
+			if ix.d.ForNoKeyUpdate != "" {
+				var n int64
+				err := ix.queryRow(ctx, tx, `SELECT count(*) FROM (SELECT k.id FROM tokens k WHERE k.id IN (`+inList(len(batch))+`)
+					ORDER BY k.id`+ix.d.ForNoKeyUpdate+`) locked`, batch...).Scan(&n)
+				if err != nil {
+					return false, err
+				}
+			}
+			if _, err := ix.exec(ctx, tx, `UPDATE tokens SET jobs = jobs + 1 WHERE id IN (`+inList(len(batch))+`)`, batch...); err != nil {
+				return false, err
 			}
 		}
-		if _, err := ix.exec(ctx, tx, `UPDATE tokens SET jobs = jobs + 1 WHERE id IN (`+inList(len(batch))+`)`, args...); err != nil {
-			return fmt.Errorf("sqlindex: count tokens of job %s: %w", jobID, err)
-		}
+		done = ids[len(ids)-1]
 	}
-	return nil
+	if last {
+		_, err = ix.exec(ctx, tx, `DELETE FROM token_counts_pending WHERE job_id = ?`, jobID)
+	} else {
+		_, err = ix.exec(ctx, tx, `UPDATE token_counts_pending SET done_upto = ? WHERE job_id = ?`, done, jobID)
+	}
+	return true, err
 }
 
 // readTx runs fn in a read-only transaction of the reader pool, so the

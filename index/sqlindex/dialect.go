@@ -31,10 +31,6 @@ type Dialect struct {
 	// about to change, so concurrent writers queue on it (" FOR UPDATE" in
 	// PostgreSQL; "" in SQLite, where the write transaction is exclusive).
 	ForUpdate string
-	// ForUpdateSkipLocked is ForUpdate for picking work from a table: a
-	// row another transaction holds is passed over, not waited for
-	// (" FOR UPDATE SKIP LOCKED" in PostgreSQL; "" in SQLite).
-	ForUpdateSkipLocked string
 	// ForShare is appended to SELECTs that check a parent row (a bucket,
 	// an upload) before adding rows under it, so a concurrent delete of the
 	// parent waits for the writer, or the writer for the delete and then
