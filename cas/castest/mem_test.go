@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"dewar/cas"
 	"dewar/cas/castest"
@@ -18,8 +19,9 @@ import (
 // memStore is the smallest honest cas.Store, here to show that the suite
 // asks for nothing a store outside filestore could not give.
 type memStore struct {
-	mu    sync.Mutex
-	blobs map[cas.Ref][]byte
+	mu      sync.Mutex
+	blobs   map[cas.Ref][]byte
+	written map[cas.Ref]time.Time
 }
 
 var _ cas.Store = (*memStore)(nil)
@@ -86,7 +88,7 @@ func (m *memStore) Walk(ctx context.Context, after cas.Ref, fn func(cas.BlobInfo
 	var infos []cas.BlobInfo
 	for r, b := range m.blobs {
 		if after.Less(r) {
-			infos = append(infos, cas.BlobInfo{SizedRef: cas.SizedRef{Ref: r, Size: int64(len(b))}})
+			infos = append(infos, cas.BlobInfo{SizedRef: cas.SizedRef{Ref: r, Size: int64(len(b))}, ModTime: m.written[r]})
 		}
 	}
 	m.mu.Unlock()
@@ -132,12 +134,15 @@ func (s *memStaged) Commit(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	s.m.blobs[s.ref.Ref] = s.b
+	s.m.written[s.ref.Ref] = time.Now()
 	return true, nil
 }
 
 func (s *memStaged) Discard() error { s.discarded = true; return nil }
 
-func newMem(t *testing.T) cas.Store { return &memStore{blobs: map[cas.Ref][]byte{}} }
+func newMem(t *testing.T) cas.Store {
+	return &memStore{blobs: map[cas.Ref][]byte{}, written: map[cas.Ref]time.Time{}}
+}
 
 func corruptMem(s cas.Store, ref cas.Ref) error {
 	m := s.(*memStore)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"dewar/cas"
 )
@@ -93,9 +94,14 @@ func testWalk(t *testing.T, s cas.Store) {
 			}
 		})
 	}
+	// Every store here knows when a blob was written: gc's grace period
+	// depends on it (a zero time would spare an orphan forever).
 	for i, b := range walk(t, s, cas.Ref{}) {
 		if b.SizedRef != refs[i] {
 			t.Errorf("Walk entry %d = %s, want %s", i, b.SizedRef, refs[i])
+		}
+		if age := time.Since(b.ModTime); age < -time.Minute || age > time.Hour {
+			t.Errorf("Walk entry %d written at %v, %v ago; want about now", i, b.ModTime, age)
 		}
 	}
 }

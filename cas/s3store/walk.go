@@ -45,7 +45,9 @@ func (s *Store) Walk(ctx context.Context, after cas.Ref, fn func(cas.BlobInfo) e
 				return err
 			}
 			size := aws.ToInt64(obj.Size)
-			if err := fn(cas.BlobInfo{SizedRef: cas.SizedRef{Ref: ref, Size: size}, StoredSize: size}); err != nil {
+			// LastModified is the blob's age for gc's grace period.
+			info := cas.BlobInfo{SizedRef: cas.SizedRef{Ref: ref, Size: size}, StoredSize: size, ModTime: aws.ToTime(obj.LastModified)}
+			if err := fn(info); err != nil {
 				return err
 			}
 			last = ref
