@@ -201,26 +201,25 @@ func (ix *Index) SetAnalyses(ctx context.Context, as []index.Analysis) error {
 	}
 	slices.SortFunc(ps, func(x, y analysis) int { return refCompare(x.Ref, y.Ref) })
 	return ix.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		for start := 0; start < len(ps); start += lookupBatch {
-			batch := ps[start:min(start+lookupBatch, len(ps))]
-			args := make([]any, len(batch))
-			for i := range batch {
-				args[i] = batch[i].Ref
-			}
-			known := make(map[cas.Ref]bool, len(batch))
-			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-				var r cas.Ref
-				err := rows.Scan(&r)
-				known[r] = true
-				return err
-			}, `SELECT ref FROM files WHERE ref IN (`+inList(len(batch))+`)`+ix.d.ForShare, args...)
-			if err != nil {
-				return fmt.Errorf("sqlindex: set analyses: %w", err)
-			}
-			for _, p := range batch {
-				if !known[p.Ref] {
-					return fmt.Errorf("sqlindex: set analysis of %s: %w", p.Ref, index.ErrFileNotFound)
-				}
+		refs := make([]cas.Ref, len(ps))
+		for i := range ps {
+			refs[i] = ps[i].Ref
+		}
+		known := make(map[cas.Ref]bool, len(refs))
+		err := scanIn(ctx, ix, tx, refs, func(n int) string {
+			return `SELECT ref FROM files WHERE ref IN (` + inList(n) + `)` + ix.d.ForShare
+		}, nil, func(rows *sql.Rows) error {
+			var r cas.Ref
+			err := rows.Scan(&r)
+			known[r] = true
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlindex: set analyses: %w", err)
+		}
+		for _, r := range refs {
+			if !known[r] {
+				return fmt.Errorf("sqlindex: set analysis of %s: %w", r, index.ErrFileNotFound)
 			}
 		}
 		return ix.writeAnalyses(ctx, tx, ps, true)
@@ -585,7 +584,7 @@ const jobFiles = `SELECT a.id FROM analyses a WHERE a.ref IN (
 func (ix *Index) jobTokenIDs(ctx context.Context, jobID string, from int64) ([]int64, error) {
 	distinct := map[int64]bool{}
 	err := ix.readTx(ctx, func(tx *sql.Tx) error {
-		var files []any
+		var files []int64
 		err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			err := rows.Scan(&id)
@@ -595,20 +594,14 @@ func (ix *Index) jobTokenIDs(ctx context.Context, jobID string, from int64) ([]i
 		if err != nil {
 			return err
 		}
-		for start := 0; start < len(files); start += lookupBatch {
-			batch := files[start:min(start+lookupBatch, len(files))]
-			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-				var id int64
-				err := rows.Scan(&id)
-				distinct[id] = true
-				return err
-			}, `SELECT DISTINCT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (`+inList(len(batch))+`) AND ft.token_id > ?`,
-				append(batch[:len(batch):len(batch)], from)...)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return scanIn(ctx, ix, tx, files, func(n int) string {
+			return `SELECT DISTINCT ft.token_id FROM file_tokens ft WHERE ft.file_id IN (` + inList(n) + `) AND ft.token_id > ?`
+		}, []any{from}, func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			distinct[id] = true
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlindex: tokens of job %s: %w", jobID, err)
@@ -698,9 +691,7 @@ func (ix *Index) GetAnalysis(ctx context.Context, ref cas.Ref) (index.Analysis, 
 		if err != nil {
 			return err
 		}
-		for i := 0; i+4 <= len(minhash); i += 4 {
-			a.MinHash = append(a.MinHash, binary.LittleEndian.Uint32(minhash[i:]))
-		}
+		a.MinHash = minHashOf(minhash)
 		err = ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
 			var c index.IOC
 			err := rows.Scan(&c.Type, &c.Value, &c.Chain, &c.Class, &c.Context)
@@ -754,23 +745,14 @@ func (ix *Index) GetAnalysis(ctx context.Context, ref cas.Ref) (index.Analysis, 
 func (ix *Index) Unanalysed(ctx context.Context, refs []cas.Ref) ([]cas.Ref, error) {
 	have := make(map[cas.Ref]bool, len(refs))
 	err := ix.readTx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(refs); start += lookupBatch {
-			batch := refs[start:min(start+lookupBatch, len(refs))]
-			args := make([]any, len(batch))
-			for i, r := range batch {
-				args[i] = r
-			}
-			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-				var r cas.Ref
-				err := rows.Scan(&r)
-				have[r] = true
-				return err
-			}, `SELECT ref FROM analyses WHERE ref IN (`+inList(len(batch))+`)`, args...)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return scanIn(ctx, ix, tx, refs, func(n int) string {
+			return `SELECT ref FROM analyses WHERE ref IN (` + inList(n) + `)`
+		}, nil, func(rows *sql.Rows) error {
+			var r cas.Ref
+			err := rows.Scan(&r)
+			have[r] = true
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlindex: unanalysed files: %w", err)

@@ -16,8 +16,34 @@ import (
 // MaxLookup is the most hashes Lookup answers in one call.
 const MaxLookup = 10000
 
-// lookupBatch is how many hashes one IN list carries.
+// lookupBatch is how many values one IN list carries.
 const lookupBatch = 500
+
+// scanIn runs stmt over vals lookupBatch at a time: stmt(n) is a query
+// whose first n parameters are an IN list, followed by extra; scan sees
+// every row of every batch.
+func scanIn[T any](ctx context.Context, ix *Index, q querier, vals []T, stmt func(n int) string, extra []any, scan func(*sql.Rows) error) error {
+	for start := 0; start < len(vals); start += lookupBatch {
+		batch := vals[start:min(start+lookupBatch, len(vals))]
+		args := make([]any, 0, len(batch)+len(extra))
+		for _, v := range batch {
+			args = append(args, v)
+		}
+		if err := ix.scanAll(ctx, q, scan, stmt(len(batch)), append(args, extra...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// minHashOf decodes a stored MinHash (little-endian uint32s).
+func minHashOf(b []byte) []uint32 {
+	var out []uint32
+	for i := 0; i+4 <= len(b); i += 4 {
+		out = append(out, binary.LittleEndian.Uint32(b[i:]))
+	}
+	return out
+}
 
 // hashColumn returns the files column a hash of h's length is compared
 // with (ref, sha1 or md5) and h lowercased; ok is false unless h is 32,
@@ -87,22 +113,19 @@ func (ix *Index) Lookup(ctx context.Context, hashes []string) ([]index.LookupRes
 		for _, col := range []string{"md5", "sha1", "ref"} {
 			list := byCol[col]
 			slices.Sort(list)
-			for start := 0; start < len(list); start += lookupBatch {
-				batch := list[start:min(start+lookupBatch, len(list))]
-				err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-					var key string
-					var f found
-					if err := rows.Scan(&key, &f.ref, &f.knownGood, &f.jobs); err != nil {
-						return err
-					}
-					if old, ok := hits[key]; !ok || f.ref.Less(old.ref) {
-						hits[key] = f
-					}
-					return nil
-				}, lookupSQL(col, len(batch)), stringArgs(batch)...)
-				if err != nil {
+			err := scanIn(ctx, ix, tx, list, func(n int) string { return lookupSQL(col, n) }, nil, func(rows *sql.Rows) error {
+				var key string
+				var f found
+				if err := rows.Scan(&key, &f.ref, &f.knownGood, &f.jobs); err != nil {
 					return err
 				}
+				if old, ok := hits[key]; !ok || f.ref.Less(old.ref) {
+					hits[key] = f
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -351,29 +374,18 @@ func (ix *Index) RareFiles(ctx context.Context, jobID string, maxJobs int64, lim
 func (ix *Index) Fingerprints(ctx context.Context, refs []cas.Ref) (map[cas.Ref]index.Analysis, error) {
 	out := make(map[cas.Ref]index.Analysis, len(refs))
 	err := ix.readTx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(refs); start += lookupBatch {
-			batch := refs[start:min(start+lookupBatch, len(refs))]
-			args := make([]any, len(batch))
-			for i, r := range batch {
-				args[i] = r
-			}
-			err := ix.scanAll(ctx, tx, func(rows *sql.Rows) error {
-				var a index.Analysis
-				var minhash []byte
-				if err := rows.Scan(&a.Ref, &a.SSDeep, &a.TLSH, &a.PDQ, &a.PHash, &minhash); err != nil {
-					return err
-				}
-				for i := 0; i+4 <= len(minhash); i += 4 {
-					a.MinHash = append(a.MinHash, binary.LittleEndian.Uint32(minhash[i:]))
-				}
-				out[a.Ref] = a
-				return nil
-			}, `SELECT ref, ssdeep, tlsh, pdq, phash, minhash FROM analyses WHERE ref IN (`+inList(len(batch))+`)`, args...)
-			if err != nil {
+		return scanIn(ctx, ix, tx, refs, func(n int) string {
+			return `SELECT ref, ssdeep, tlsh, pdq, phash, minhash FROM analyses WHERE ref IN (` + inList(n) + `)`
+		}, nil, func(rows *sql.Rows) error {
+			var a index.Analysis
+			var minhash []byte
+			if err := rows.Scan(&a.Ref, &a.SSDeep, &a.TLSH, &a.PDQ, &a.PHash, &minhash); err != nil {
 				return err
 			}
-		}
-		return nil
+			a.MinHash = minHashOf(minhash)
+			out[a.Ref] = a
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlindex: fingerprints: %w", err)
