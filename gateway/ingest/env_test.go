@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,34 +183,6 @@ func entryOf(e index.TreeEntry) fixtures.Want {
 	return w
 }
 
-// wantOf is what the tree records for an expected walker entry.
-func wantOf(w fixtures.Want) fixtures.Want {
-	switch w.Type {
-	case "hardlink":
-		w.Type = "other"
-	case "other":
-		w.Size = 0
-	}
-	return w
-}
-
-// expectedTree is the tree a fixture's job must record (exact or a
-// subset, as the fixture says).
-func expectedTree(f fixtures.Fixture) []fixtures.Want {
-	if f.Outcome.Kind == fixtures.NotArchive {
-		if len(f.Data) == 0 {
-			return nil
-		}
-		return []fixtures.Want{{Path: filepath.Base(f.Upload), Type: "file", Size: int64(len(f.Data)), SHA256: sum(f.Data)}}
-	}
-	out := make([]fixtures.Want, len(f.Entries))
-	for i, w := range f.Entries {
-		out[i] = wantOf(w)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}
-
 // checkJob compares a finished job with the fixture's expectation: status,
 // error or warnings, and the tree (exactly, or each expected entry present).
 func checkJob(t *testing.T, f fixtures.Fixture, j index.Job, tree []index.TreeEntry) {
@@ -221,7 +192,6 @@ func checkJob(t *testing.T, f fixtures.Fixture, j index.Job, tree []index.TreeEn
 	for i, e := range tree {
 		got[i] = entryOf(e)
 	}
-	sort.Slice(got, func(i, j int) bool { return got[i].Path < got[j].Path })
 	CompareTree(t, f, got)
 }
 
@@ -274,35 +244,9 @@ func anyContains(list []string, s string) bool {
 // expectation, naming a few differences.
 func CompareTree(t *testing.T, f fixtures.Fixture, got []fixtures.Want) {
 	t.Helper()
-	want := expectedTree(f)
-	exact := f.Exact || f.Outcome.Kind == fixtures.NotArchive
-	have := map[string]fixtures.Want{}
-	for _, g := range got {
-		have[g.Path] = g
-	}
-	var diffs []string
-	for _, w := range want {
-		g, ok := have[w.Path]
-		switch {
-		case !ok:
-			diffs = append(diffs, "missing "+w.Path)
-		case g != w:
-			diffs = append(diffs, "differs "+w.Path)
-			t.Logf("%s: got %+v\n want %+v", w.Path, g, w)
-		}
-		delete(have, w.Path)
-	}
-	if exact {
-		for p := range have {
-			diffs = append(diffs, "extra "+p)
-		}
-	}
-	if len(diffs) > 0 {
-		sort.Strings(diffs)
-		if len(diffs) > 10 {
-			diffs = append(diffs[:10], "...")
-		}
-		t.Errorf("tree of %d entries, want %d (exact %v): %s", len(got), len(want), exact, strings.Join(diffs, "; "))
+	want, exact := f.ExpectedTree(), f.ExactTree()
+	if d := fixtures.TreeDiff(want, got, exact); d != "" {
+		t.Errorf("tree of %d entries, want %d (exact %v): %s", len(got), len(want), exact, d)
 	}
 }
 

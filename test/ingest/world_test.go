@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -479,66 +478,21 @@ func treeOf(t *testing.T, tree []apiclient.TreeEntry) []fixtures.Want {
 	return out
 }
 
-// expectedTree is the tree a fixture's job must show: the walker's entries
-// (hard links and unreadable entries are type "other", sizes on files
-// only), or for a single file that file under its upload name.
-func expectedTree(f fixtures.Fixture) []fixtures.Want {
-	if f.Outcome.Kind == fixtures.NotArchive {
-		if len(f.Data) == 0 {
-			return nil
-		}
-		return []fixtures.Want{{Path: filepath.Base(f.Upload), Type: "file", Size: int64(len(f.Data)), SHA256: sum(f.Data)}}
-	}
-	out := make([]fixtures.Want, 0, len(f.Entries))
-	for _, w := range f.Entries {
-		switch w.Type {
-		case "hardlink":
-			w.Type = "other"
-		case "other":
-			w.Size = 0
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
 // checkTree compares a job's tree with the fixture's: exactly, or (for a
 // walk that stopped early) every expected entry present.
 func checkTree(t *testing.T, f fixtures.Fixture, tree []apiclient.TreeEntry) {
 	t.Helper()
 	got := treeOf(t, tree)
-	want := expectedTree(f)
-	exact := f.Exact || f.Outcome.Kind == fixtures.NotArchive
-	have := map[string]fixtures.Want{}
+	want, exact := f.ExpectedTree(), f.ExactTree()
+	seen := map[string]bool{}
 	for _, g := range got {
-		if _, dup := have[g.Path]; dup {
+		if seen[g.Path] {
 			t.Errorf("path %q twice in the tree", g.Path)
 		}
-		have[g.Path] = g
+		seen[g.Path] = true
 	}
-	var diffs []string
-	for _, w := range want {
-		g, ok := have[w.Path]
-		switch {
-		case !ok:
-			diffs = append(diffs, "missing "+w.Path)
-		case g != w:
-			diffs = append(diffs, "differs "+w.Path)
-			t.Logf("%s: got %+v\n want %+v", w.Path, g, w)
-		}
-		delete(have, w.Path)
-	}
-	if exact {
-		for p := range have {
-			diffs = append(diffs, "extra "+p)
-		}
-	}
-	if len(diffs) > 0 {
-		sort.Strings(diffs)
-		if len(diffs) > 10 {
-			diffs = append(diffs[:10], "...")
-		}
-		t.Errorf("tree of %d entries, want %d (exact %v): %s", len(got), len(want), exact, strings.Join(diffs, "; "))
+	if d := fixtures.TreeDiff(want, got, exact); d != "" {
+		t.Errorf("tree of %d entries, want %d (exact %v): %s", len(got), len(want), exact, d)
 	}
 }
 
